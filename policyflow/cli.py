@@ -1,0 +1,205 @@
+"""The ``policyflow`` command (DESIGN.md section 5). Each command is one transaction."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from policyflow import __version__, migrate
+from policyflow.config import Settings
+from policyflow.core.errors import PolicyflowError
+from policyflow.db import make_engine, make_session_factory, transaction
+from policyflow.models import ROLES, User
+from policyflow.services import accounts, audit, demo, importer
+from policyflow.services.actors import Actor
+from policyflow.services.policies import StoreSettings
+
+
+class _Context:
+    def __init__(self) -> None:
+        self.settings = Settings.from_env()
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            if self.settings.database_url.startswith("sqlite"):
+                self.settings.instance_path.mkdir(parents=True, exist_ok=True)
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+    @property
+    def store(self) -> StoreSettings:
+        return StoreSettings(self.settings.keyframe_interval, self.settings.max_text_bytes)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        try:
+            with transaction(make_session_factory(self.engine)) as session:
+                yield session
+        except PolicyflowError as error:
+            raise click.ClickException(error.message) from None
+
+
+pass_context = click.make_pass_decorator(_Context, ensure=True)
+
+
+@click.group(help="policyflow: district policy reviews, versions and redlines.")
+@click.version_option(__version__, prog_name="policyflow")
+def main() -> None:
+    pass
+
+
+@main.command(help="Serve the web app (development server; use gunicorn in production).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_context
+def serve(ctx: _Context, host: str, port: int) -> None:
+    from policyflow.web import create_app
+
+    if migrate.current_revision(ctx.engine) != migrate.head_revision():
+        raise click.ClickException("The database is not up to date: run 'policyflow db upgrade' first.")
+    app = create_app()
+    url = f"http://{host}:{port}/"
+    click.echo(f"policyflow is serving on {url}")
+    with ctx.session() as session:
+        demo_users = session.scalars(select(User.username).where(User.username.in_([u.username for u in demo.DEMO_USERS]))).all()
+    if demo_users:
+        click.echo(f"Demo logins (password '{demo.DEMO_PASSWORD}'):")
+        for user in demo.DEMO_USERS:
+            if user.username in demo_users:
+                click.echo(f"  {user.username:<12} {', '.join(user.roles)}")
+    click.echo("Press Ctrl+C to stop.")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Create or migrate the database schema to the newest revision.")
+@pass_context
+def db_upgrade(ctx: _Context) -> None:
+    migrate.upgrade(ctx.engine)
+    click.echo(f"Database at revision {migrate.current_revision(ctx.engine)}.")
+
+
+@db.command("current", help="Show the database's schema revision.")
+@pass_context
+def db_current(ctx: _Context) -> None:
+    click.echo(migrate.current_revision(ctx.engine) or "empty (run 'policyflow db upgrade')")
+
+
+@main.command("demo", help="Load the demo users and policies, if the database is empty.")
+@pass_context
+def demo_command(ctx: _Context) -> None:
+    migrate.upgrade(ctx.engine)
+    with ctx.session() as session:
+        if not demo.is_empty(session):
+            click.echo("The database already has data; demo data not loaded.")
+            return
+        report = demo.load(session, ctx.store)
+    click.echo(f"Loaded {len(report.created_policies)} policies with {len(report.created_versions)} versions.")
+    click.echo(f"Demo logins, all with the password '{demo.DEMO_PASSWORD}':")
+    for user in demo.DEMO_USERS:
+        click.echo(f"  {user.username:<12} {', '.join(user.roles)}")
+
+
+@main.group(help="Accounts.")
+def users() -> None:
+    pass
+
+
+@users.command("create", help="Create an account; the password is asked for unless given.")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.option("--display-name", default=None)
+@click.option("--email", default=None)
+@click.password_option(envvar="POLICYFLOW_NEW_PASSWORD")
+@pass_context
+def users_create(ctx: _Context, name: str, roles: tuple[str, ...], display_name: str | None,
+                 email: str | None, password: str) -> None:
+    with ctx.session() as session:
+        user = accounts.create_user(session, Actor.system(), name, password, list(roles),
+                                    display_name=display_name, email=email)
+        click.echo(f"Created {user.username} ({', '.join(sorted(user.roles))}).")
+
+
+@main.group(help="API tokens.")
+def tokens() -> None:
+    pass
+
+
+@tokens.command("create", help="Create an API token for the user NAME; it is shown once.")
+@click.argument("name")
+@click.option("--label", default="CLI token", show_default=True)
+@pass_context
+def tokens_create(ctx: _Context, name: str, label: str) -> None:
+    with ctx.session() as session:
+        user = session.scalar(select(User).where(User.username == name.lower()))
+        if user is None:
+            raise click.ClickException(f"No user named {name!r}.")
+        _row, token = accounts.create_token(session, user, label)
+    click.echo(token)
+
+
+@tokens.command("list", help="List tokens (never the tokens themselves).")
+@pass_context
+def tokens_list(ctx: _Context) -> None:
+    with ctx.session() as session:
+        for row in accounts.list_tokens(session):
+            state = "revoked" if row.revoked_at else "active"
+            click.echo(f"{row.id}\t{row.user.username}\t{row.prefix}…\t{row.name}\t{state}")
+
+
+@tokens.command("revoke", help="Revoke the token with this id.")
+@click.argument("token_id", type=int)
+@pass_context
+def tokens_revoke(ctx: _Context, token_id: int) -> None:
+    with ctx.session() as session:
+        accounts.revoke_token(session, Actor.system(), token_id)
+    click.echo(f"Token {token_id} revoked.")
+
+
+@main.command("import", help="Import Markdown policies with YAML front matter from DIR (all or nothing).")
+@click.argument("directory", type=click.Path(path_type=Path))
+@pass_context
+def import_command(ctx: _Context, directory: Path) -> None:
+    try:
+        files = importer.read_directory(directory, ctx.store.max_text_bytes)
+        with transaction(make_session_factory(ctx.engine)) as session:
+            report = importer.import_files(session, Actor.system(), ctx.store, files)
+    except PolicyflowError as error:
+        click.echo(error.message, err=True)
+        sys.exit(1)
+    click.echo(f"Imported {len(report.created_versions)} version(s) "
+               f"({len(report.created_policies)} new policies); {len(report.unchanged)} file(s) unchanged.")
+    for code, number in report.created_versions:
+        click.echo(f"  {code} version {number}")
+
+
+@main.group("audit", help="The audit trail.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify", help="Check the audit trail's hash chain; exit 1 if it is broken.")
+@pass_context
+def audit_verify(ctx: _Context) -> None:
+    with ctx.session() as session:
+        checked, broken = audit.verify(session)
+    if broken is not None:
+        click.echo(f"Audit trail BROKEN at event {broken} (after {checked} good events).", err=True)
+        sys.exit(1)
+    click.echo(f"Audit trail intact: {checked} events verified.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,66 @@
+"""Settings from the environment (DESIGN.md section 5), resolved once per app or command."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MAX_TEXT_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    base_url: str
+    smtp_url: str | None
+    workflows_dir: Path
+    keyframe_interval: int
+    max_text_bytes: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        instance = Path(env.get("POLICYFLOW_INSTANCE_PATH", "instance")).resolve()
+        database_url = env.get("POLICYFLOW_DATABASE_URL") or f"sqlite:///{instance / 'policyflow.sqlite3'}"
+        from policyflow.resources import workflows_dir
+
+        return cls(
+            instance_path=instance,
+            database_url=database_url,
+            secret_key=env.get("POLICYFLOW_SECRET_KEY") or _instance_secret(instance),
+            base_url=env.get("POLICYFLOW_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            smtp_url=env.get("POLICYFLOW_SMTP_URL") or None,
+            workflows_dir=Path(env["POLICYFLOW_WORKFLOWS_DIR"]) if env.get("POLICYFLOW_WORKFLOWS_DIR") else workflows_dir(),
+            keyframe_interval=_positive_int(env, "POLICYFLOW_KEYFRAME_INTERVAL", 10),
+            max_text_bytes=_positive_int(env, "POLICYFLOW_MAX_TEXT_BYTES", DEFAULT_MAX_TEXT_BYTES),
+        )
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret generated on first use and kept in the instance folder (mode 0600)."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,1 @@
+"""Use cases: each takes a Session and an Actor, checks permissions, flushes, never commits."""

@@ -1,0 +1,220 @@
+"""JSON API under /api/v1 (DESIGN.md section 6): bearer tokens, problem+json errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request, url_for
+from werkzeug.wrappers import Response
+
+from policyflow.core.errors import InvalidInput, InvalidValue, NotAuthenticated
+from policyflow.core.redline import inline_html
+from policyflow.models import Policy, PolicyVersion
+from policyflow.services import accounts, policies
+from policyflow.web.api.openapi import openapi_document
+from policyflow.web.requests import actor, db, store_settings
+
+blueprint = Blueprint("api", __name__)
+MAX_PAGE_SIZE = 100
+
+
+@blueprint.before_request
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Use 'Authorization: Bearer <token>'; get a token from POST /api/v1/tokens.")
+    user = accounts.user_for_token(db(), token.strip())
+    if user is None:
+        raise NotAuthenticated("The API token is unknown or revoked.")
+    g.api_user = user
+
+
+def _require_user() -> None:
+    if actor().user is None:
+        raise NotAuthenticated("This request needs an API token: POST /api/v1/tokens with your username and password.")
+
+
+def _json_body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not request.is_json:
+        raise InvalidInput("Send a JSON object with 'Content-Type: application/json'.")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInput("The request body is not valid UTF-8.") from None
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"The request body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, kind: type, *, required: bool = True, default: Any = None) -> Any:
+    if name not in body or body[name] is None:
+        if required:
+            raise InvalidValue(f"The field '{name}' is required.")
+        return default
+    value = body[name]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidValue(f"The field '{name}' must be an integer.")
+    if kind is str and not isinstance(value, str):
+        raise InvalidValue(f"The field '{name}' must be a string.")
+    return value
+
+
+def _query_int(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"The query parameter '{name}' must be a whole number, not {raw!r}.") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise InvalidValue(f"The query parameter '{name}' must be between {minimum} and {maximum or 'any'}.")
+    return value
+
+
+def policy_json(policy: Policy) -> dict[str, Any]:
+    return {
+        "code": policy.code,
+        "title": policy.title,
+        "section": policy.section,
+        "owner_department": policy.owner_department,
+        "head_version": policy.head_version_number,
+        "published_version": policy.published_version_number,
+        "stage": policy.stage,
+        "effective_date": policy.effective_date.isoformat() if policy.effective_date else None,
+        "next_review_date": policy.next_review_date.isoformat() if policy.next_review_date else None,
+        "updated_at": policy.updated_at.isoformat(),
+        "url": url_for("pages.policy", code=policy.code),
+    }
+
+
+def version_json(policy: Policy, version: PolicyVersion, *, with_text: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "policy": policy.code,
+        "number": version.number,
+        "sha256": version.sha256,
+        "summary": version.summary,
+        "author": version.author.username if version.author else None,
+        "created_at": version.created_at.isoformat(),
+        "published": version.published_at is not None,
+        "words_inserted": version.words_inserted,
+        "words_deleted": version.words_deleted,
+        "length": version.text_length,
+    }
+    if with_text:
+        body["text"] = policies.version_text(db(), policy, version)
+        body["html"] = policies.version_html(db(), policy, version)
+    return body
+
+
+@blueprint.post("/tokens")
+def create_token() -> tuple[dict[str, Any], int]:
+    body = _json_body()
+    user = accounts.authenticate(db(), _field(body, "username", str), _field(body, "password", str))
+    name = _field(body, "name", str, required=False, default="API token")
+    row, token = accounts.create_token(db(), user, name)
+    return {"token": token, "id": row.id, "name": row.name, "prefix": row.prefix}, 201
+
+
+@blueprint.get("/tokens")
+def list_tokens() -> dict[str, Any]:
+    _require_user()
+    rows = accounts.list_tokens(db(), actor().user)
+    items = [{"id": r.id, "name": r.name, "prefix": r.prefix, "created_at": r.created_at.isoformat(),
+              "revoked": r.revoked_at is not None} for r in rows]
+    return {"items": items, "total": len(items)}
+
+
+@blueprint.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int) -> tuple[str, int]:
+    _require_user()
+    accounts.revoke_token(db(), actor(), token_id)
+    return "", 204
+
+
+@blueprint.get("/policies")
+def list_policies() -> dict[str, Any]:
+    page = policies.search_policies(
+        db(), actor(), query=request.args.get("q", ""), section=request.args.get("section", ""),
+        stage=request.args.get("stage", ""), page=_query_int("page", 1),
+        page_size=_query_int("page_size", policies.PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+    )
+    return {"items": [policy_json(p) for p in page.items], "total": page.total, "page": page.page,
+            "page_size": page.page_size, "pages": page.pages}
+
+
+@blueprint.post("/policies")
+def create_policy() -> tuple[dict[str, Any], int, dict[str, str]]:
+    _require_user()
+    body = _json_body()
+    version = policies.create_policy(
+        db(), actor(), store_settings(), code=_field(body, "code", str), title=_field(body, "title", str),
+        text=_field(body, "text", str), summary=_field(body, "summary", str, required=False, default="First version."),
+        section=_field(body, "section", str, required=False, default=""),
+        owner_department=_field(body, "owner_department", str, required=False, default=""),
+    )
+    location = url_for("api.get_policy", code=version.policy.code)
+    return policy_json(version.policy), 201, {"Location": location}
+
+
+@blueprint.get("/policies/<code>")
+def get_policy(code: str) -> dict[str, Any]:
+    return policy_json(policies.get_policy(db(), actor(), code))
+
+
+@blueprint.get("/policies/<code>/versions")
+def list_versions(code: str) -> dict[str, Any]:
+    policy = policies.get_policy(db(), actor(), code)
+    items = [version_json(policy, v, with_text=False) for v in policies.list_versions(db(), actor(), policy)]
+    return {"items": items, "total": len(items)}
+
+
+@blueprint.post("/policies/<code>/versions")
+def save_version(code: str) -> tuple[dict[str, Any], int] | tuple[dict[str, Any], int, dict[str, str]]:
+    _require_user()
+    policy = policies.get_policy(db(), actor(), code)
+    body = _json_body()
+    result = policies.save_version(
+        db(), actor(), store_settings(), policy, text=_field(body, "text", str),
+        summary=_field(body, "summary", str, required=False, default=""),
+        base_version=_field(body, "base_version", int),
+    )
+    payload = version_json(policy, result.version, with_text=False) | {"created": result.created}
+    if not result.created:
+        return payload, 200
+    location = url_for("api.get_version", code=policy.code, number=result.version.number)
+    return payload, 201, {"Location": location}
+
+
+@blueprint.get("/policies/<code>/versions/<int:number>")
+def get_version(code: str, number: int) -> dict[str, Any]:
+    policy = policies.get_policy(db(), actor(), code)
+    return version_json(policy, policies.get_version(db(), actor(), policy, number), with_text=True)
+
+
+@blueprint.get("/policies/<code>/diff")
+def get_diff(code: str) -> dict[str, Any]:
+    policy = policies.get_policy(db(), actor(), code)
+    if "from" not in request.args or "to" not in request.args:
+        raise InvalidInput("Give both versions: ?from=N&to=M.")
+    comparison = policies.compare(db(), actor(), policy, _query_int("from", 1), _query_int("to", 1))
+    return {
+        "policy": policy.code,
+        "from": comparison.old.number,
+        "to": comparison.new.number,
+        "ops": [[op, text] for op, text in comparison.ops],
+        "stats": comparison.stats.as_dict(),
+        "html": inline_html(comparison.ops),
+    }
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())

@@ -1,0 +1,194 @@
+"""The OpenAPI 3.1 description of the API; tests validate real responses against it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policyflow import __version__
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_NULLABLE_INT = {"type": ["integer", "null"]}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    return {
+        str(status): {"description": "Problem", "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+        for status in statuses
+    }
+
+
+_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}, "example": "JFABD"}
+_NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+            "detail": {"type": "string"}, "current_version": {"type": "integer"}, "base_version": {"type": "integer"},
+        },
+    },
+    "Token": {
+        "type": "object", "required": ["token", "id", "name", "prefix"],
+        "properties": {"token": {"type": "string"}, "id": {"type": "integer"}, "name": {"type": "string"},
+                       "prefix": {"type": "string"}},
+    },
+    "TokenList": {
+        "type": "object", "required": ["items", "total"],
+        "properties": {"total": {"type": "integer"}, "items": {"type": "array", "items": {
+            "type": "object", "required": ["id", "name", "prefix", "created_at", "revoked"],
+            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "prefix": {"type": "string"},
+                           "created_at": {"type": "string", "format": "date-time"}, "revoked": {"type": "boolean"}}}}},
+    },
+    "Policy": {
+        "type": "object",
+        "required": ["code", "title", "section", "owner_department", "head_version", "published_version", "stage",
+                     "effective_date", "next_review_date", "updated_at", "url"],
+        "properties": {
+            "code": {"type": "string"}, "title": {"type": "string"}, "section": {"type": "string"},
+            "owner_department": {"type": "string"}, "head_version": {"type": "integer"},
+            "published_version": _NULLABLE_INT, "stage": {"type": "string", "enum": ["draft", "published"]},
+            "effective_date": _NULLABLE_STRING, "next_review_date": _NULLABLE_STRING,
+            "updated_at": {"type": "string", "format": "date-time"}, "url": {"type": "string"},
+        },
+    },
+    "PolicyList": {
+        "type": "object", "required": ["items", "total", "page", "page_size", "pages"],
+        "properties": {"items": {"type": "array", "items": _ref("Policy")}, "total": {"type": "integer"},
+                       "page": {"type": "integer"}, "page_size": {"type": "integer"}, "pages": {"type": "integer"}},
+    },
+    "NewPolicy": {
+        "type": "object", "required": ["code", "title", "text"],
+        "properties": {"code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"},
+                       "title": {"type": "string"}, "text": {"type": "string"}, "summary": {"type": "string"},
+                       "section": {"type": "string"}, "owner_department": {"type": "string"}},
+    },
+    "VersionSummary": {
+        "type": "object",
+        "required": ["policy", "number", "sha256", "summary", "author", "created_at", "published",
+                     "words_inserted", "words_deleted", "length"],
+        "properties": {
+            "policy": {"type": "string"}, "number": {"type": "integer"}, "sha256": {"type": "string"},
+            "summary": {"type": "string"}, "author": _NULLABLE_STRING,
+            "created_at": {"type": "string", "format": "date-time"}, "published": {"type": "boolean"},
+            "words_inserted": {"type": "integer"}, "words_deleted": {"type": "integer"}, "length": {"type": "integer"},
+        },
+    },
+    "Version": {
+        "allOf": [_ref("VersionSummary"), {"type": "object", "required": ["text", "html"],
+                                           "properties": {"text": {"type": "string"}, "html": {"type": "string"}}}],
+    },
+    "SavedVersion": {
+        "allOf": [_ref("VersionSummary"), {"type": "object", "required": ["created"],
+                                           "properties": {"created": {"type": "boolean"}}}],
+    },
+    "VersionList": {
+        "type": "object", "required": ["items", "total"],
+        "properties": {"items": {"type": "array", "items": _ref("VersionSummary")}, "total": {"type": "integer"}},
+    },
+    "NewVersion": {
+        "type": "object", "required": ["text", "base_version"],
+        "properties": {"text": {"type": "string"}, "summary": {"type": "string"},
+                       "base_version": {"type": "integer", "minimum": 0}},
+    },
+    "Diff": {
+        "type": "object", "required": ["policy", "from", "to", "ops", "stats", "html"],
+        "properties": {
+            "policy": {"type": "string"}, "from": {"type": "integer"}, "to": {"type": "integer"},
+            "ops": {"type": "array", "items": {"type": "array", "prefixItems": [
+                {"type": "integer", "enum": [-1, 0, 1]}, {"type": "string"}], "minItems": 2, "maxItems": 2}},
+            "stats": {"type": "object", "required": ["words_inserted", "words_deleted", "changes"],
+                      "properties": {k: {"type": "integer"} for k in
+                                     ("words_inserted", "words_deleted", "changes", "chars_inserted", "chars_deleted")}},
+            "html": {"type": "string"},
+        },
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "policyflow API", "version": __version__,
+                 "description": "District policies, their versions and redlines. Errors are RFC 9457 problem documents."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}, {}],
+        "paths": {
+            "/tokens": {
+                "post": {
+                    "summary": "Exchange a username and password for an API token", "security": [],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["username", "password"],
+                        "properties": {"username": {"type": "string"}, "password": {"type": "string"},
+                                       "name": {"type": "string"}}}}}},
+                    "responses": {"201": _json(_ref("Token"), "The token, shown only once"), **_problems(400, 401, 422)},
+                },
+                "get": {"summary": "Your tokens", "responses": {"200": _json(_ref("TokenList"), "Tokens"), **_problems(401)}},
+            },
+            "/tokens/{id}": {
+                "delete": {"summary": "Revoke a token",
+                           "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                           "responses": {"204": {"description": "Revoked"}, **_problems(401, 403, 404)}},
+            },
+            "/policies": {
+                "get": {
+                    "summary": "Policy catalogue (anonymous callers see published policies only)",
+                    "parameters": [
+                        {"name": "q", "in": "query", "schema": {"type": "string"}},
+                        {"name": "section", "in": "query", "schema": {"type": "string"}},
+                        {"name": "stage", "in": "query", "schema": {"type": "string", "enum": ["draft", "published"]}},
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    ],
+                    "responses": {"200": _json(_ref("PolicyList"), "A page of policies"), **_problems(400, 401, 422)},
+                },
+                "post": {
+                    "summary": "Create a policy with its first version (ombuds, admin)",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewPolicy")}}},
+                    "responses": {"201": _json(_ref("Policy"), "Created"), **_problems(400, 401, 403, 409, 413, 422)},
+                },
+            },
+            "/policies/{code}": {
+                "get": {"summary": "One policy", "parameters": [_CODE],
+                        "responses": {"200": _json(_ref("Policy"), "The policy"), **_problems(401, 404)}},
+            },
+            "/policies/{code}/versions": {
+                "get": {"summary": "Versions, newest first", "parameters": [_CODE],
+                        "responses": {"200": _json(_ref("VersionList"), "Versions"), **_problems(401, 404)}},
+                "post": {
+                    "summary": "Save a new version; unchanged text creates none (200, created false)",
+                    "parameters": [_CODE],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewVersion")}}},
+                    "responses": {"201": _json(_ref("SavedVersion"), "Created"),
+                                  "200": _json(_ref("SavedVersion"), "Unchanged; nothing created"),
+                                  **_problems(400, 401, 403, 404, 409, 413, 422)},
+                },
+            },
+            "/policies/{code}/versions/{number}": {
+                "get": {"summary": "One version with its text and rendered HTML", "parameters": [_CODE, _NUMBER],
+                        "responses": {"200": _json(_ref("Version"), "The version"), **_problems(401, 404)}},
+            },
+            "/policies/{code}/diff": {
+                "get": {
+                    "summary": "Word-level diff and redline between two versions",
+                    "parameters": [_CODE,
+                                   {"name": "from", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                                   {"name": "to", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+                    "responses": {"200": _json(_ref("Diff"), "The diff"), **_problems(400, 401, 404, 422)},
+                },
+            },
+        },
+    }

@@ -1,0 +1,66 @@
+"""Application factory (the flaskr pattern: ``create_app(test_config=None)``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from policyflow.config import Settings
+from policyflow.db import make_engine, make_session_factory
+from policyflow.resources import static_dir, templates_dir
+from policyflow.services.policies import StoreSettings
+from policyflow.web import api, auth, errors, pages, requests, security
+from policyflow.web.extensions import csrf, login_manager
+from policyflow.web.templating import register_filters
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    settings = Settings.from_env()
+    app = Flask(
+        "policyflow",
+        template_folder=str(templates_dir()),
+        static_folder=str(static_dir()),
+        instance_path=str(settings.instance_path),
+        instance_relative_config=True,
+    )
+    max_body = settings.max_text_bytes * 3 + 256 * 1024  # form encoding may triple the text
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        POLICYFLOW_SETTINGS=settings,
+        STORE_SETTINGS=StoreSettings(settings.keyframe_interval, settings.max_text_bytes),
+        MAX_CONTENT_LENGTH=max_body,
+        MAX_FORM_MEMORY_SIZE=max_body,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=True,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+        if "MAX_TEXT_BYTES" in test_config:
+            limit = test_config["MAX_TEXT_BYTES"]
+            store = app.config["STORE_SETTINGS"]
+            app.config["STORE_SETTINGS"] = StoreSettings(store.keyframe_interval, limit)
+            app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = limit * 3 + 256 * 1024
+    if "SESSION_FACTORY" not in app.config:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.config["SESSION_FACTORY"] = make_session_factory(engine)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    requests.init_app(app)
+    security.init_app(app)
+    register_filters(app)
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api.blueprint, url_prefix="/api/v1")
+    csrf.exempt(api.blueprint)  # the API takes bearer tokens only, never cookies
+    errors.init_app(app)
+    return app

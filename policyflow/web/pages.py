@@ -1,0 +1,263 @@
+"""Server-rendered pages: parse the request, call a service, render a template."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from policyflow import migrate
+from policyflow.core.diffing import diff, make_patch
+from policyflow.core.errors import PatchError, PermissionDenied, PolicyflowError, VersionConflict
+from policyflow.core.patches import apply as apply_patch_fuzzy
+from policyflow.core.redline import change_stats, inline_html, side_by_side_rows
+from policyflow.core.rendering import render_markdown
+from policyflow.models import Event, Policy, PolicyVersion
+from policyflow.services import policies
+from policyflow.services.actors import Actor
+from policyflow.web.requests import actor, db, store_settings
+
+blueprint = Blueprint("pages", __name__)
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def staff_required(view: View) -> View:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        current = actor()
+        if current.user is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if not current.is_staff:
+            raise PermissionDenied("This page is for district staff.")
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def editor_required(view: View) -> View:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        current = actor()
+        if current.user is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if not current.can_edit_policies:
+            raise PermissionDenied("Only ombuds staff and administrators can edit policy text.")
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _int_arg(name: str, default: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        abort(400, description=f"'{name}' must be a whole number, not {raw!r}.")
+
+
+def _form_text(name: str) -> str:
+    # Browsers send CRLF line breaks; policy texts are stored with LF.
+    return request.form.get(name, "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+@blueprint.route("/")
+def home() -> str:
+    anonymous = Actor.anonymous()
+    page = policies.search_policies(db(), anonymous, query=request.args.get("q", ""),
+                                    section=request.args.get("section", ""), page=_int_arg("page", 1) or 1)
+    return render_template("home.html", page=page, sections=policies.sections(db(), anonymous),
+                           q=request.args.get("q", ""), section=request.args.get("section", ""))
+
+
+@blueprint.route("/dashboard")
+def dashboard() -> Response | str:
+    current = actor()
+    if current.user is None:
+        return redirect(url_for("auth.login", next="/dashboard"))
+    recent: list[PolicyVersion] = []
+    drafts: list[Policy] = []
+    due: list[Policy] = []
+    if current.is_staff:
+        recent = list(db().scalars(select(PolicyVersion).order_by(PolicyVersion.created_at.desc()).limit(10)))
+        drafts = policies.search_policies(db(), current, stage="draft", page_size=50).items
+        due = list(db().scalars(select(Policy).where(Policy.next_review_date.is_not(None))
+                                .order_by(Policy.next_review_date).limit(5)))
+    return render_template("dashboard.html", recent=recent, drafts=drafts, due=due)
+
+
+@blueprint.route("/policies")
+def catalogue() -> str:
+    current = actor()
+    q = request.args.get("q", "")
+    section = request.args.get("section", "")
+    stage = request.args.get("stage", "")
+    if stage not in ("", "published", "draft"):
+        abort(400, description="The stage filter is 'published' or 'draft'.")
+    page = policies.search_policies(db(), current, query=q, section=section, stage=stage if current.is_staff else "",
+                                    page=_int_arg("page", 1) or 1)
+    return render_template("policies/list.html", page=page, sections=policies.sections(db(), current),
+                           q=q, section=section, stage=stage)
+
+
+@blueprint.route("/policies/new", methods=["GET", "POST"])
+@editor_required
+def new_policy() -> Response | tuple[str, int] | str:
+    form = {key: request.form.get(key, "") for key in ("code", "title", "section", "owner_department", "summary")}
+    form["text"] = _form_text("text")
+    if request.method == "POST":
+        try:
+            version = policies.create_policy(
+                db(), actor(), store_settings(), code=form["code"], title=form["title"], text=form["text"],
+                summary=form["summary"] or "First version.", section=form["section"],
+                owner_department=form["owner_department"],
+            )
+        except PolicyflowError as error:
+            return render_template("policies/new.html", form=form, error=error.message), error.status
+        flash(f"Policy {version.policy.code} created.", "success")
+        return redirect(url_for("pages.policy", code=version.policy.code))
+    return render_template("policies/new.html", form=form, error=None)
+
+
+@blueprint.route("/policies/<code>")
+def policy(code: str) -> Response | str:
+    current = actor()
+    item = policies.get_policy(db(), current, code)
+    if not current.is_staff:
+        return redirect(url_for("pages.public_policy", code=item.code))
+    head = policies.get_version(db(), current, item, item.head_version_number)
+    return render_template("policies/show.html", policy=item, version=head,
+                           html=policies.version_html(db(), item, head),
+                           versions=policies.list_versions(db(), current, item))
+
+
+@blueprint.route("/policies/<code>/versions/<int:number>")
+def version(code: str, number: int) -> str:
+    current = actor()
+    item = policies.get_policy(db(), current, code)
+    shown = policies.get_version(db(), current, item, number)
+    visible = policies.visible_version_numbers(db(), current, item)
+    index = visible.index(number)
+    return render_template("policies/version.html", policy=item, version=shown,
+                           html=policies.version_html(db(), item, shown),
+                           previous=visible[index - 1] if index > 0 else None,
+                           next=visible[index + 1] if index + 1 < len(visible) else None)
+
+
+@blueprint.route("/policies/<code>/diff")
+def redline(code: str) -> str:
+    current = actor()
+    item = policies.get_policy(db(), current, code)
+    visible = policies.visible_version_numbers(db(), current, item)
+    newest = visible[-1]
+    to_number = _int_arg("to", newest) or newest
+    default_from = max([n for n in visible if n < to_number], default=to_number)
+    from_number = _int_arg("from", default_from) or default_from
+    view = request.args.get("view", "inline")
+    if view not in ("inline", "side"):
+        abort(400, description="The view is 'inline' or 'side'.")
+    comparison = policies.compare(db(), current, item, from_number, to_number)
+    return render_template(
+        "policies/diff.html", policy=item, comparison=comparison, view=view, versions=visible,
+        inline=inline_html(comparison.ops) if view == "inline" else None,
+        rows=side_by_side_rows(comparison.ops) if view == "side" else None,
+    )
+
+
+@blueprint.route("/policies/<code>/history")
+def history(code: str) -> str:
+    current = actor()
+    item = policies.get_policy(db(), current, code)
+    events: list[Event] = []
+    if current.is_staff:
+        events = list(db().scalars(select(Event).where(Event.policy_id == item.id).order_by(Event.seq.desc()).limit(200)))
+    return render_template("policies/history.html", policy=item,
+                           versions=policies.list_versions(db(), current, item), events=events)
+
+
+@blueprint.route("/policies/<code>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(code: str) -> Response | tuple[str, int] | str:
+    current = actor()
+    item = policies.get_policy(db(), current, code)
+    head = policies.get_version(db(), current, item, item.head_version_number)
+    head_text = policies.version_text(db(), item, head)
+    if request.method == "GET":
+        return render_template("policies/edit.html", policy=item, text=head_text, summary="",
+                               base_version=head.number)
+    text = _form_text("text")
+    summary = request.form.get("summary", "")
+    try:
+        base_version = int(request.form.get("base_version", ""))
+    except ValueError:
+        abort(400, description="The form lost its base version; reload the editor.")
+    context: dict[str, Any] = {"policy": item, "text": text, "summary": summary, "base_version": base_version}
+    if request.form.get("action") == "preview":
+        base = policies.get_version(db(), current, item, base_version)
+        ops = diff(policies.version_text(db(), item, base), text)
+        return render_template("policies/edit.html", preview_html=render_markdown(text) if text.strip() else "",
+                               preview_redline=inline_html(ops), preview_stats=change_stats(ops), **context)
+    try:
+        result = policies.save_version(db(), current, store_settings(), item, text=text, summary=summary,
+                                       base_version=base_version)
+    except VersionConflict as conflict:
+        return _conflict(item, text, summary, conflict), 409
+    except PolicyflowError as error:
+        return render_template("policies/edit.html", error=error.message, **context), error.status
+    if not result.created:
+        flash("The text is the same as the current version, so no new version was saved.", "info")
+        return redirect(url_for("pages.policy", code=item.code))
+    flash(f"Version {result.version.number} of {item.code} saved.", "success")
+    return redirect(url_for("pages.version", code=item.code, number=result.version.number))
+
+
+def _conflict(item: Policy, text: str, summary: str, conflict: VersionConflict) -> str:
+    """Show what others changed and offer the author's edits merged onto the current text."""
+    current = actor()
+    base = policies.get_version(db(), current, item, conflict.base_version)
+    head = policies.get_version(db(), current, item, conflict.current_version)
+    base_text = policies.version_text(db(), item, base)
+    head_text = policies.version_text(db(), item, head)
+    try:
+        merged: str | None = apply_patch_fuzzy(head_text, make_patch(base_text, text))
+    except PatchError:
+        merged = None
+    return render_template(
+        "policies/edit.html", policy=item, text=merged if merged is not None else text, summary=summary,
+        base_version=head.number, conflict=conflict, merged=merged is not None, your_text=text,
+        their_redline=inline_html(diff(base_text, head_text)), head=head,
+    )
+
+
+@blueprint.route("/public/policies/<code>")
+def public_policy(code: str) -> str:
+    anonymous = Actor.anonymous()
+    item = policies.get_policy(db(), anonymous, code)
+    published = policies.get_version(db(), anonymous, item, item.published_version_number or 0)
+    return render_template("public/policy.html", policy=item, version=published,
+                           html=policies.version_html(db(), item, published),
+                           versions=policies.list_versions(db(), anonymous, item))
+
+
+@blueprint.route("/healthz")
+def healthz() -> tuple[dict[str, str], int]:
+    return {"status": "ok"}, 200
+
+
+@blueprint.route("/readyz")
+def readyz() -> tuple[dict[str, Any], int]:
+    try:
+        current_revision = migrate.revision_of(db().connection())
+    except Exception as error:  # noqa: BLE001 - any database failure means "not ready"
+        return {"status": "unavailable", "detail": type(error).__name__}, 503
+    head = migrate.head_revision()
+    if current_revision != head:
+        return {"status": "unavailable", "detail": f"database at {current_revision}, code expects {head}"}, 503
+    return {"status": "ready", "revision": head}, 200
+
+

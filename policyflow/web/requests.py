@@ -1,0 +1,52 @@
+"""One database session per request, committed once if the response succeeded."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from flask_login import current_user
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from policyflow.services.actors import Actor
+from policyflow.services.policies import StoreSettings
+
+
+def db() -> Session:
+    if "db" not in g:
+        g.db = current_app.config["SESSION_FACTORY"]()
+    return g.db
+
+
+def store_settings() -> StoreSettings:
+    return current_app.config["STORE_SETTINGS"]
+
+
+def actor() -> Actor:
+    """The actor of this request: the API's token user, or the signed-in web user."""
+    if "api_user" in g:
+        return Actor.of(g.api_user)
+    if current_user.is_authenticated:
+        return Actor.of(current_user.user)
+    return Actor.anonymous()
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        session = g.pop("db", None)
+        if session is not None:
+            try:
+                if response.status_code < 400:
+                    session.commit()
+                else:
+                    session.rollback()
+            finally:
+                session.close()
+        return response
+
+    @app.teardown_request
+    def _cleanup(_error: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:  # after_request did not run: an exception escaped
+            session.rollback()
+            session.close()

@@ -1,0 +1,36 @@
+"""Jinja filters and globals the templates share."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, request, url_for
+
+from policyflow.web.requests import actor
+
+
+def _datetime(value: datetime | None) -> str:
+    return value.strftime("%-d %b %Y, %H:%M UTC") if value else ""
+
+
+def _date(value: date | datetime | None) -> str:
+    return value.strftime("%-d %B %Y") if value else ""
+
+
+def _page_url(page: int) -> str:
+    args = request.args.to_dict()
+    args["page"] = str(page)
+    return url_for(request.endpoint or "pages.home", **(request.view_args or {}), **args)
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.filters["date"] = _date
+    app.jinja_env.globals["page_url"] = _page_url
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"actor": actor()}

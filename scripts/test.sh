@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up everything and run the whole test suite (lint, unit, services, web, browser).
+# Extra arguments go to pytest, e.g. ./scripts/test.sh -k redline
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+"$VENV/bin/pip" install -q -e '.[test]'
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing Debian's chromium for the browser tests..."
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+fi
+"$VENV/bin/ruff" check policyflow tests bench
+"$VENV/bin/python" -m pytest "$@"

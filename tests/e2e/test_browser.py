@@ -1,0 +1,286 @@
+"""What a person does in Chromium: sign in, find a policy, read redlines, edit, resolve a conflict.
+
+Every page load is followed by an axe-core WCAG 2.1 A/AA check (see conftest.py); checks also run
+after in-page changes such as change navigation, a preview and a conflict.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NARROW = {"width": 320, "height": 640}
+
+
+def submit(page: Any, button: str, status: int = 200) -> Any:
+    """Click a submit button by its accessible name and wait for the page it leads to."""
+    with page.expect_navigation(wait_until="load") as navigation:
+        page.get_by_role("button", name=button, exact=True).click()
+    response = navigation.value
+    assert response is not None and response.status == status, (
+        f"{button!r} led to HTTP {response.status if response else None} at {page.url}, expected {status}"
+    )
+    return response
+
+
+def follow(page: Any, link: str) -> None:
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name=link, exact=True).first.click()
+
+
+def version_rows(page: Any) -> int:
+    return page.locator("table.versions tbody tr").count()
+
+
+def catalogue_versions(page: Any, code: str) -> int:
+    row = page.locator("table.data tbody tr").filter(has=page.get_by_role("link", name=code, exact=True))
+    return int(row.locator("td").nth(4).inner_text())
+
+
+def test_anonymous_visitor_reads_public_pages(page: Any, visit: Any, check_a11y: Any) -> None:
+    visit(page, "/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Riverbend Public Schools policies"
+    assert page.get_by_role("link", name="Sign in").is_visible()
+    assert page.get_by_role("button", name="Sign out").count() == 0
+    card = page.locator(".card a").filter(has=page.locator(".code", has_text=re.compile(r"^JD$")))
+    with page.expect_navigation(wait_until="load"):
+        card.click()
+    assert page.url.endswith("/public/policies/JD")
+    check_a11y(page)
+    visit(page, "/public/policies/JD")
+    assert page.locator("h1 .code").inner_text() == "JD"
+    assert page.locator("article.policy-text").inner_text().strip()
+    changed = page.get_by_role("link", name=re.compile(r"^what changed from version \d+$"))
+    if changed.count():
+        with page.expect_navigation(wait_until="load"):
+            changed.first.click()
+        assert "/policies/JD/diff" in page.url
+        check_a11y(page, "public redline")
+    # Staff pages send an anonymous visitor to the public page or to sign-in.
+    visit(page, "/policies/JD")
+    assert page.url.endswith("/public/policies/JD")
+    visit(page, "/policies/JD/edit")
+    assert "/login?next=" in page.url
+    check_a11y(page, "sign-in after redirect")
+
+
+def test_ombuds_searches_catalogue_and_opens_policy(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "ombuds")
+    assert page.locator(".flash-success").inner_text().startswith("Signed in as Rosa Delgado")
+    visit(page, "/policies")
+    assert page.locator("table.data tbody tr").count() == 10
+    page.fill("#q", "JD")
+    submit(page, "Filter")
+    assert "q=JD" in page.url
+    check_a11y(page, "search results")
+    codes = page.locator("table.data tbody tr td:first-child").all_inner_texts()
+    assert "JD" in codes
+    assert len(codes) < 10
+    follow(page, "JD")
+    assert page.url.endswith("/policies/JD")
+    check_a11y(page)
+    assert page.locator("h1 .code").inner_text() == "JD"
+    assert page.get_by_role("link", name="Edit text").is_visible()
+    assert version_rows(page) >= 5
+    # The stage filter narrows the catalogue.
+    visit(page, "/policies")
+    page.select_option("#stage", "published")
+    submit(page, "Filter")
+    check_a11y(page, "stage filter")
+    assert "stage=published" in page.url
+
+
+def test_staff_pages_are_accessible(page: Any, login: Any, visit: Any) -> None:
+    login(page, "admin")
+    for path in ("/", "/dashboard", "/policies", "/policies/JD", "/policies/JD/history",
+                 "/policies/JD/versions/1", "/policies/JD/versions/5", "/policies/new", "/policies/JD/edit",
+                 "/public/policies/JD"):
+        visit(page, path)
+    visit(page, "/policies/NOPE", status=404)
+    assert page.get_by_role("heading", level=1).inner_text()
+
+
+@pytest.mark.parametrize("view", ["inline", "side"])
+def test_redline_change_navigation(page: Any, login: Any, visit: Any, check_a11y: Any, view: str) -> None:
+    login(page, "ombuds")
+    visit(page, f"/policies/JD/diff?from=1&to=5&view={view}")
+    assert page.locator("ins.rl-ins").count() + page.locator("del.rl-del").count() > 0
+    count = int(page.locator(".diff-toolbar").get_attribute("data-change-count"))
+    assert count >= 2
+    assert page.locator(f"[id='change-{count}']").count() == 1
+    position = page.locator(".change-position")
+    current = page.locator(".current-change")
+    assert current.count() == 0
+
+    page.get_by_role("link", name="Next change").click()
+    assert position.inner_text() == f"Change 1 of {count}"
+    assert current.count() == 1
+    assert current.first.get_attribute("id") == "change-1" or page.locator("#change-1.current-change").count()
+    assert page.evaluate("document.activeElement.id") == "change-1"
+    assert page.url.endswith("#change-1")
+    check_a11y(page, "after Next change")
+
+    page.get_by_role("link", name="Next change").click()
+    assert position.inner_text() == f"Change 2 of {count}"
+    assert page.evaluate("document.activeElement.id") == "change-2"
+    assert page.locator(".current-change").count() == 1
+    assert page.locator("#change-1.current-change").count() == 0
+
+    page.get_by_role("link", name="Previous change").click()
+    page.get_by_role("link", name="Previous change").click()
+    assert position.inner_text() == f"Change {count} of {count}", "Previous change wraps around to the last"
+    assert page.evaluate("document.activeElement.id") == f"change-{count}"
+
+    if view == "side":
+        assert page.locator("table.side-by-side").is_visible()
+        assert page.locator("td.old del.rl-del, td.new ins.rl-ins").count() > 0
+    # The layout switch keeps the compared versions.
+    other = "Side by side" if view == "inline" else "Inline"
+    follow(page, other)
+    check_a11y(page, "other layout")
+    assert "from=1" in page.url and "to=5" in page.url
+
+
+def test_edit_preview_and_save_new_version(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "ombuds")
+    visit(page, "/policies")
+    listed_before = catalogue_versions(page, "KB")
+    visit(page, "/policies/KB")
+    rows_before = version_rows(page)
+    follow(page, "Edit text")
+    assert page.url.endswith("/policies/KB/edit")
+    check_a11y(page)
+
+    original = page.input_value("#text")
+    edited = original.rstrip("\n") + "\n\nThe Superintendent reviews this policy with families every spring.\n"
+    page.fill("#text", edited)
+    page.fill("#summary", "Adds the spring review with families.")
+    submit(page, "Preview")
+    preview = page.get_by_role("region", name="Preview")
+    assert preview.is_visible()
+    assert "every spring" in preview.locator("ins.rl-ins").all_inner_texts()[-1]
+    assert "every spring" in preview.locator("article.policy-text").inner_text()
+    assert page.input_value("#text").rstrip("\n") == edited.rstrip("\n"), "the preview keeps the edited text"
+    assert page.input_value("#summary") == "Adds the spring review with families."
+    check_a11y(page, "preview")
+
+    submit(page, "Save new version")
+    number = rows_before + 1
+    assert re.search(rf"/policies/KB/versions/{number}$", page.url), page.url
+    check_a11y(page)
+    assert page.locator(".flash-success").inner_text() == f"Version {number} of KB saved."
+    assert page.locator("main > h1").inner_text() == f"KB — version {number}"
+    assert "every spring" in page.locator("article.policy-text").inner_text()
+
+    visit(page, "/policies/KB")
+    assert version_rows(page) == rows_before + 1
+    visit(page, "/policies")
+    assert catalogue_versions(page, "KB") == listed_before + 1
+
+
+def test_concurrent_edits_show_conflict_with_merged_text(
+    page: Any, new_page: Any, login: Any, visit: Any, check_a11y: Any
+) -> None:
+    login(page, "ombuds")
+    other = new_page()  # same profile: the same signed-in ombuds in a second tab
+    visit(page, "/policies/ADF/edit")
+    visit(other, "/policies/ADF/edit")
+    base = page.input_value("#text")
+    assert "## Board Commitment\n" in base
+
+    page.fill("#text", base.replace("## Board Commitment\n", "## Board Commitment and Purpose\n", 1))
+    page.fill("#summary", "Renames the first heading.")
+    submit(page, "Save new version")
+    check_a11y(page)
+    assert page.locator(".flash-success").is_visible()
+
+    closing = "The Board reviews progress under this policy at a public meeting each year."
+    other.fill("#text", other.input_value("#text").rstrip("\n") + f"\n\n{closing}\n")
+    other.fill("#summary", "Adds an annual public review.")
+    submit(other, "Save new version", status=409)
+    conflict = other.get_by_role("alert").filter(has=other.locator("#conflict-heading"))
+    assert conflict.is_visible()
+    assert "Your changes have been merged" in conflict.inner_text()
+    merged = other.input_value("#text")
+    assert "## Board Commitment and Purpose\n" in merged, "the other editor's change is kept"
+    assert closing in merged, "this editor's change is merged in"
+    assert other.input_value("#summary") == "Adds an annual public review."
+    check_a11y(other, "conflict")
+
+    # Saving the merged text now succeeds on top of the newer version.
+    submit(other, "Save new version")
+    check_a11y(other)
+    assert other.locator(".flash-success").inner_text().endswith("of ADF saved.")
+    assert closing in other.locator("article.policy-text").inner_text()
+
+
+def test_skip_link_is_first_and_visible(page: Any, visit: Any, check_a11y: Any) -> None:
+    visit(page, "/")
+    skip = page.locator("a.skip-link")
+    assert not skip.is_visible() or (skip.bounding_box() or {"y": -1})["y"] < 0, "hidden until focused"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    box = skip.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["height"] > 0, f"skip link off screen when focused: {box}"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    check_a11y(page, "skip link focused")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null"), "Tab continues inside main"
+
+
+def assert_no_horizontal_overflow(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > NARROW["width"] + 1:
+        culprits = page.evaluate(
+            """limit => [...document.querySelectorAll('body *')]
+                .filter(el => el.getBoundingClientRect().right > limit + 1 && !el.closest('.table-scroll'))
+                .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''))""",
+            NARROW["width"],
+        )
+        pytest.fail(f"{page.url}: page is {width}px wide at {NARROW['width']}px; wide elements: {culprits}")
+
+
+def test_pages_reflow_at_320px(page: Any, login: Any, visit: Any) -> None:
+    page.set_viewport_size(NARROW)
+    visit(page, "/")
+    assert_no_horizontal_overflow(page)
+    visit(page, "/public/policies/JD")
+    assert_no_horizontal_overflow(page)
+    login(page, "ombuds")
+    for path in ("/policies", "/policies/JD", "/policies/JD/diff?from=1&to=5",
+                 "/policies/JD/diff?from=1&to=5&view=side", "/policies/JD/edit"):
+        visit(page, path)
+        assert_no_horizontal_overflow(page)
+    # The side-by-side table keeps its columns and scrolls inside its own container.
+    visit(page, "/policies/JD/diff?from=1&to=5&view=side")
+    scroller = page.locator(".table-scroll").filter(has=page.locator("table.side-by-side"))
+    assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")
+
+
+def test_stakeholder_cannot_edit(page: Any, login: Any, visit: Any) -> None:
+    login(page, "stakeholder")
+    assert page.get_by_role("link", name="All policies").count() == 0
+    visit(page, "/policies/JD/edit", status=403)
+    assert page.get_by_role("heading", level=1).is_visible()
+    assert "Only ombuds staff and administrators can edit policy text." in page.locator("main").inner_text()
+    assert page.locator("#text").count() == 0
+    visit(page, "/policies/JD")
+    assert page.url.endswith("/public/policies/JD"), "a stakeholder reads the public page"
+    assert page.get_by_role("link", name="Edit text").count() == 0
+
+
+def test_sign_out(page: Any, login: Any, check_a11y: Any) -> None:
+    login(page, "reviewer")
+    assert page.get_by_role("link", name="Edit text").count() == 0
+    submit(page, "Sign out")
+    check_a11y(page)
+    assert page.url.endswith("/")
+    assert page.locator(".flash-success").inner_text() == "You are signed out."
+    assert page.get_by_role("link", name="Sign in").is_visible()

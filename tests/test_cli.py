@@ -1,0 +1,58 @@
+"""The ``policyflow`` command run as a user would: a real process on a fresh SQLite instance."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-m", "policyflow.cli"]
+
+
+def run(instance: Path, *args: str, check: bool = True, input_text: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "POLICYFLOW_INSTANCE_PATH": str(instance)}
+    env.pop("POLICYFLOW_DATABASE_URL", None)
+    env.pop("POLICYFLOW_SECRET_KEY", None)
+    result = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, input=input_text, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
+@pytest.mark.slow
+def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    assert "Database at revision 0001" in run(instance, "db", "upgrade").stdout
+    demo = run(instance, "demo").stdout
+    assert "Loaded 10 policies" in demo and "leader2" in demo and "demo-password" in demo
+    assert "already has data" in run(instance, "demo").stdout
+    (instance / "secret_key").stat()  # generated once, kept
+    assert oct((instance / "secret_key").stat().st_mode)[-3:] == "600"
+
+    created = run(instance, "users", "create", "newlegal", "--role", "reviewer", "--password", "a-long-password")
+    assert "Created newlegal (reviewer)" in created.stdout
+    refused = run(instance, "users", "create", "x", "--role", "wizard", "--password", "a-long-password", check=False)
+    assert refused.returncode != 0
+
+    token = run(instance, "tokens", "create", "newlegal").stdout.strip()
+    assert token.startswith("pf_")
+    assert "newlegal" in run(instance, "tokens", "list").stdout
+    assert token not in run(instance, "tokens", "list").stdout
+
+    folder = tmp_path / "imports"
+    folder.mkdir()
+    (folder / "new.md").write_text("---\ncode: CLI1\ntitle: From the command line\n---\n# CLI\n\nText.\n")
+    assert "CLI1 version 1" in run(instance, "import", str(folder)).stdout
+    (folder / "new.md").write_text("---\ncode: CLI1\ntitle: From the command line\nsummary: Edit.\n---\n# CLI\n\nMore.\n")
+    (folder / "zbad.md").write_text("no front matter\n")
+    failed = run(instance, "import", str(folder), check=False)
+    assert failed.returncode == 1 and "zbad.md: no YAML front matter" in failed.stderr
+    assert "Nothing was imported" in failed.stderr
+    (folder / "zbad.md").unlink()
+    assert "CLI1 version 2" in run(instance, "import", str(folder)).stdout
+
+    assert "Audit trail intact" in run(instance, "audit", "verify").stdout
+    assert run(instance, "db", "current").stdout.strip() == "0001"
