@@ -198,7 +198,7 @@ def _glue_spaces(tokens: Sequence[str]) -> list[str]:
     """Join each word with the single space after it: half the units, same alignment quality."""
     glued: list[str] = []
     for token in tokens:
-        if token.isspace() and len(token) == 1 and token != "\n" and glued and not glued[-1].endswith(" ") and not glued[-1].isspace():
+        if token == " " and glued and not glued[-1].endswith(" ") and not glued[-1].isspace():  # noqa: S105 - a space token
             glued[-1] += token
         else:
             glued.append(token)
