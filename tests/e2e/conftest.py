@@ -161,8 +161,9 @@ class Audit:
         _PASSED.add(key)
 
 
-# What axe sees: the markup (less the per-request CSRF token and flashed messages' nonce-free text
-# stays in), the viewport and the focused element. Identical fingerprints give identical results.
+# What axe's result depends on: the markup (less the CSRF token, which changes on every render), the
+# viewport and the focused element; the stylesheets are the same all session. A document whose
+# fingerprint already passed is not audited again, which keeps the suite fast without skipping a page.
 FINGERPRINT = """() => {
   const html = document.documentElement.outerHTML.replace(/name="csrf_token" value="[^"]*"/g, "");
   const focused = document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : "";
