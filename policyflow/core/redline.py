@@ -94,74 +94,99 @@ class SideBySideRow:
     change_ids: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Line:
+    """One side's line being collected: its marked-up pieces, whether it changed, ids starting in it."""
+
+    parts: list[str] = field(default_factory=list)
+    changed: bool = False
+    ids: list[str] = field(default_factory=list)
+
+
 def side_by_side_rows(ops: list[Op]) -> list[SideBySideRow]:
-    """Rows of the old and new text aligned on unchanged lines, words marked within each line."""
+    """Rows of the old and new text aligned on unchanged lines, words marked within each line.
+
+    Each side's rows are exactly that text's lines, also where an edit joins or splits lines:
+    between two points where both texts are at a line start, the old lines and the new lines
+    completed there are paired in order (an unchanged line is always paired with itself).
+    """
     rows: list[SideBySideRow] = []
-    old_line: list[str] = []
-    new_line: list[str] = []
-    pending_ids: list[str] = []
-    changed = False
+    done_old: list[_Line] = []  # lines completed since both sides were last at a line start
+    done_new: list[_Line] = []
+    line_old: _Line | None = None  # line in progress on each side
+    line_new: _Line | None = None
     old_number = new_number = 0
     number = 0
     previous = EQUAL
 
-    def emit(has_old: bool, has_new: bool) -> None:
-        nonlocal old_line, new_line, changed, pending_ids, old_number, new_number
-        if has_old:
-            old_number += 1
-        if has_new:
-            new_number += 1
-        rows.append(
-            SideBySideRow(
-                old_html="".join(old_line),
-                new_html="".join(new_line),
-                old_number=old_number if has_old else None,
-                new_number=new_number if has_new else None,
-                changed=changed,
-                change_ids=pending_ids,
+    def flush() -> None:
+        nonlocal old_number, new_number
+        for index in range(max(len(done_old), len(done_new))):
+            old = done_old[index] if index < len(done_old) else None
+            new = done_new[index] if index < len(done_new) else None
+            if old is not None:
+                old_number += 1
+            if new is not None:
+                new_number += 1
+            ids = (old.ids if old else []) + (new.ids if new else [])
+            rows.append(
+                SideBySideRow(
+                    old_html="".join(old.parts) if old else "",
+                    new_html="".join(new.parts) if new else "",
+                    old_number=old_number if old else None,
+                    new_number=new_number if new else None,
+                    changed=old is None or new is None or old.changed or new.changed,
+                    change_ids=sorted(ids, key=lambda change_id: int(change_id.rsplit("-", 1)[1])),
+                )
             )
-        )
-        old_line, new_line, pending_ids, changed = [], [], [], False
+        done_old.clear()
+        done_new.clear()
 
-    old_open = new_open = False  # whether the current row has content on that side
     for op, text in ops:
+        change_id = None
         if op != EQUAL and previous == EQUAL:
             number += 1
-            pending_ids.append(f"change-{number}")
+            change_id = f"change-{number}"
         previous = op
         for piece in text.splitlines(keepends=True):
             ends_line = piece.endswith("\n")
             body = piece[:-1] if ends_line else piece
             if op == EQUAL:
+                if line_old is None and line_new is None:
+                    flush()  # both sides at a line start: the changed lines so far are paired
+                # Equal text that starts a line on one side only: the line breaks differ there.
+                misaligned = (line_old is None) != (line_new is None)
+                line_old = line_old or _Line()
+                line_new = line_new or _Line()
+                if misaligned:
+                    line_old.changed = line_new.changed = True
                 if body:
-                    old_line.append(escape(body, quote=False))
-                    new_line.append(escape(body, quote=False))
-                old_open = new_open = True
+                    line_old.parts.append(escape(body, quote=False))
+                    line_new.parts.append(escape(body, quote=False))
                 if ends_line:
-                    emit(True, True)
-                    old_open = new_open = False
+                    done_old.append(line_old)
+                    done_new.append(line_new)
+                    line_old = line_new = None
+                continue
+            line = (line_old if op == DELETE else line_new) or _Line()
+            tag = "del" if op == DELETE else "ins"
+            if body:
+                line.parts.append(f'<{tag} class="rl-{tag}">{escape(body, quote=False)}</{tag}>')
+            line.changed = True
+            if change_id:
+                line.ids.append(change_id)
+                change_id = None
+            if op == DELETE:
+                line_old = None if ends_line else line
+                if ends_line:
+                    done_old.append(line)
             else:
-                target = old_line if op == DELETE else new_line
-                tag = "del" if op == DELETE else "ins"
-                if body:
-                    target.append(f'<{tag} class="rl-{tag}">{escape(body, quote=False)}</{tag}>')
-                changed = True
-                if op == DELETE:
-                    old_open = True
-                else:
-                    new_open = True
+                line_new = None if ends_line else line
                 if ends_line:
-                    # A changed line break ends the row on that side only; flush if the other
-                    # side has nothing pending in this row.
-                    if op == DELETE and not new_line and not new_open:
-                        emit(True, False)
-                        old_open = False
-                    elif op == INSERT and not old_line and not old_open:
-                        emit(False, True)
-                        new_open = False
-                    else:
-                        emit(old_open, new_open)
-                        old_open = new_open = False
-    if old_line or new_line or old_open or new_open:
-        emit(old_open or bool(old_line), new_open or bool(new_line))
+                    done_new.append(line)
+    if line_old is not None:
+        done_old.append(line_old)
+    if line_new is not None:
+        done_new.append(line_new)
+    flush()
     return rows

@@ -1,17 +1,20 @@
 """Policy Markdown to safe HTML.
 
 Python-Markdown passes raw HTML through, so its output is always sanitized with nh3 against an
-allowlist. Heading ids get a ``sec-`` prefix so they never collide with the page's own ids.
+allowlist. Heading ids get a ``sec-`` prefix so they never collide with the page's own ids, and headings
+move one level down so the page's own title stays the only ``<h1>``.
 Rendered HTML of a version is immutable; callers cache it together with ``RENDERER_VERSION``
 and re-render when the renderer changes.
 """
 
 from __future__ import annotations
 
+import re
+
 import markdown
 import nh3
 
-RENDERER_VERSION = "md-1"
+RENDERER_VERSION = "md-2"
 
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h1", "h2", "h3",
@@ -42,7 +45,25 @@ def render_markdown(text: str) -> str:
         extension_configs={"toc": {"slugify": _slugify, "toc_depth": "2-4"}},
         output_format="html",
     )
-    return sanitize_html(html)
+    return _fit_into_page(sanitize_html(html))
+
+
+_HEADING_TAG = re.compile(r"<(/?)h([1-5])\b")
+_TABLE_OPEN = re.compile(r"<table>")
+
+
+def _fit_into_page(html: str) -> str:
+    """Place policy text under the page's own ``<h1>`` and make wide tables scroll on phones.
+
+    Runs on sanitized HTML and only adds fixed markup, so it cannot reopen what nh3 closed.
+    """
+    html = _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", html)
+    counter = iter(range(1, 10_000))
+    html = _TABLE_OPEN.sub(
+        lambda _m: f'<div class="table-scroll" role="region" tabindex="0" aria-label="Table {next(counter)}"><table>',
+        html,
+    )
+    return html.replace("</table>", "</table></div>")
 
 
 def sanitize_html(html: str) -> str:

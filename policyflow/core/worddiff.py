@@ -34,8 +34,14 @@ _SENTENCE_END = re.compile(r"[.!?;:][\"'\u201d\u2019)\]]*\s+|\n+")
 
 # Above this many token comparisons a gap without anchors is first checked for being a rewrite.
 _EXACT_CELLS = 40_000
-# Semantic cleanup may grow the changed text to at most this factor of the near-minimal diff.
+# Semantic cleanup may grow the changed text to at most this factor of the near-minimal diff
+# (patience result) or of the exact minimal diff, where that is computed.
 _FOLD_BUDGET = 1.3
+_FOLD_BUDGET_EXACT = 1.45
+# Patience ops are kept unless they change this much more than the exact diff.
+_PATIENCE_SLACK = 1.15
+# Largest changed middle (tokens x tokens) for which the exact diff is computed as a yardstick.
+_EXACT_REFERENCE_CELLS = 25_000_000
 # How long an equality may be, relative to the changes around it, and still be folded.
 _FOLD_REACHES = (1.0, 0.5, 0.25)
 # Bits kept for one LCS table (rows x columns); about 50 MB.
@@ -71,14 +77,57 @@ def word_diff(old: str, new: str) -> list[Op]:
     raw: list[Op] = []
     _diff_units(_split_lines(old), _split_lines(new), 0, raw)
     ops = _merge(raw)
+    # Patience anchoring reads well but can miss the minimum (moved blocks). Where an exact
+    # token-level diff is affordable, it is the yardstick: never drift far from it.
+    exact = _exact_token_ops(old, new)
+    if exact is not None and _changed_chars(ops) > _PATIENCE_SLACK * _changed_chars(exact):
+        ops = exact
+    reference = _changed_chars(exact) if exact is not None else _changed_chars(ops)
     # Folding small equalities reads better but marks more text as changed; keep the result
-    # within a bounded factor of the near-minimal ops, folding less where it would not be.
-    budget = _FOLD_BUDGET * _changed_chars(ops)
+    # within a bounded factor of the (near-)minimal diff, folding less where it would not be.
+    budget = (_FOLD_BUDGET_EXACT if exact is not None else _FOLD_BUDGET) * reference
     for reach in _FOLD_REACHES:
         cleaned = cleanup_semantic(ops, reach)
         if _changed_chars(cleaned) <= budget:
             return cleaned
     return align_to_word_boundaries(ops)
+
+
+def _exact_token_ops(old: str, new: str) -> list[Op] | None:
+    """The token-minimal diff, when the changed middle is small enough to afford it."""
+    head = _common_prefix_length(old, new)
+    tail = _common_prefix_length(old[head:][::-1], new[head:][::-1])
+    # Back off to whitespace so no token is cut in two.
+    while head > 0 and not old[head - 1].isspace():
+        head -= 1
+    while tail > 0 and not old[len(old) - tail].isspace():
+        tail -= 1
+    middle_a, middle_b = old[head : len(old) - tail], new[head : len(new) - tail]
+    # Tokens average well over two characters; skip tokenizing what could never fit.
+    if len(middle_a) * len(middle_b) > 9 * _EXACT_REFERENCE_CELLS:
+        return None
+    tokens_a, tokens_b = tokenize(middle_a), tokenize(middle_b)
+    if len(tokens_a) * len(tokens_b) > _EXACT_REFERENCE_CELLS:
+        return None
+    ops: list[Op] = []
+    if head:
+        ops.append((EQUAL, old[:head]))
+    ops.extend(lcs_ops(tokens_a, tokens_b))
+    if tail:
+        ops.append((EQUAL, old[len(old) - tail :]))
+    return _merge(ops)
+
+
+def _common_prefix_length(one: str, two: str) -> int:
+    """Length of the common prefix, by binary search on slices (fast on long texts)."""
+    low, high = 0, min(len(one), len(two))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if one[:middle] == two[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _changed_chars(ops: list[Op]) -> int:

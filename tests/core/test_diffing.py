@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ textgen = _load_textgen()
 # Strategies: policy-ish words, whitespace of every kind, punctuation, scripts without spaces,
 # combining marks, emoji (incl. ZWJ sequences and skin tones) and arbitrary non-surrogate text.
 # ---------------------------------------------------------------------------------------------
+# fmt: off
 _PIECES = [
     "the", "The", "Board", "board", "shall", "student", "students", "policy", "café", "naïve", "ö",
     "e\u0301", "n\u0303o", "\u0301", "学生", "政策", "の", "カ", "한국", "😀", "👍🏽", "👨\u200d👩\u200d👧",
@@ -40,6 +42,7 @@ _PIECES = [
     ".", ". ", ",", ";", ":", "!", "?", "(", ")", '"', "'", "—", "-", "*", "#", "## ", "1. ",
     "<b>", "</b>", "&amp;", "%", "%25", "@@", "+", "2024", "_",
 ]
+# fmt: on
 _piece = st.one_of(
     st.sampled_from(_PIECES),
     st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=3),
@@ -131,7 +134,7 @@ def test_ops_are_well_formed(pair):
         assert op in (DELETE, EQUAL, INSERT)
         assert isinstance(text, str)
         assert text, f"empty op text in {ops!r}"
-    for (op1, _), (op2, _) in zip(ops, ops[1:], strict=False):
+    for (op1, _), (op2, _) in pairwise(ops):
         assert op1 != op2, f"adjacent ops of one kind in {ops!r}"
     if old == new:
         assert all(op == EQUAL for op, _ in ops)
@@ -187,6 +190,36 @@ def test_identical_and_empty_texts():
     assert diff("same", "same") == [(EQUAL, "same")]
     assert diff("", "added") == [(INSERT, "added")]
     assert diff("removed", "") == [(DELETE, "removed")]
+
+
+PARAGRAPH = (
+    "The superintendent or designee will establish procedures for reporting, investigating and "
+    "resolving complaints within ten school days of receipt.\n"
+)
+
+
+def test_swapped_heading_and_paragraph_keep_the_paragraph():
+    """Patience anchors are chosen by count alone: where a short and a long unique line cross,
+    the short one can win and the long one be deleted and re-inserted (318 changed characters
+    instead of 26) unless the exact token diff is used as the yardstick."""
+    heading = "## Reporting\n"
+    ops = diff(PARAGRAPH + heading, heading + PARAGRAPH)
+    assert (EQUAL, PARAGRAPH) in ops
+    assert _changed_chars(ops) == 2 * len(heading)
+
+
+def test_crossed_tokens_keep_the_longer_word():
+    ops = diff("studentsstudentsstudents😀", "😀studentsstudentsstudents")
+    assert (EQUAL, "studentsstudentsstudents") in ops
+    assert _changed_chars(ops) == 2
+
+
+def test_moved_paragraphs_stay_near_minimal():
+    paragraphs = [f"## Section {n}\n\n{PARAGRAPH.replace('ten', str(n))}" for n in range(1, 30)]
+    moved = list(paragraphs)
+    moved.insert(3, moved.pop(20))
+    moved.insert(25, moved.pop(1))
+    _assert_near_minimal("\n".join(paragraphs), "\n".join(moved), "moves")
 
 
 def test_cjk_is_diffed_per_character():
@@ -267,7 +300,7 @@ def _demo_pairs():
     pairs = []
     for policy in sorted(DEMO_POLICIES.iterdir()):
         versions = sorted(policy.glob("v*.md"), key=lambda p: int(p.stem[1:]))
-        for older, newer in zip(versions, versions[1:], strict=False):
+        for older, newer in pairwise(versions):
             pairs.append(pytest.param(older, newer, id=f"{policy.name}-{older.stem}-{newer.stem}"))
     return pairs
 
@@ -292,9 +325,32 @@ def test_sentence_edits_are_near_minimal(fraction):
     _assert_near_minimal(old, textgen.edit_sentences(old, fraction, seed=9), f"edit {fraction}")
 
 
+def _swap_unchanged_paragraphs_with_headings(old: str, new: str, swaps: int) -> str:
+    unchanged = set(old.split("\n"))
+    lines = new.split("\n")
+    done = 0
+    for k in range(len(lines) - 3):
+        if done < swaps and len(lines[k]) > 300 and lines[k] in unchanged and lines[k + 2].startswith("## "):
+            lines[k], lines[k + 2] = lines[k + 2], lines[k]
+            done += 1
+    assert done == swaps
+    return "\n".join(lines)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core: above the exact-diff yardstick's size, patience keeps the shorter of two crossed "
+    "unique lines (count-only LIS), so moved headings cost whole paragraphs (1.8x the minimum here)",
+)
+def test_headings_moved_in_a_large_edited_policy_stay_near_minimal():
+    old = textgen.policy_text(100_000, 3)
+    new = _swap_unchanged_paragraphs_with_headings(old, textgen.edit_sentences(old, 0.2, seed=4), swaps=10)
+    _assert_near_minimal(old, new, "100 KB, 20% edited, 10 headings moved")
+
+
 @PROPERTY
 @given(edited_pairs())
 def test_random_edits_are_near_minimal(pair):
     old, new = pair
     ops = diff(old, new)
-    assert _changed_chars(ops) <= 1.5 * _minimal_changed_chars(old, new) or _changed_chars(ops) <= 8, ops
+    assert _changed_chars(ops) <= 1.5 * _minimal_changed_chars(old, new), ops

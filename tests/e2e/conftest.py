@@ -50,9 +50,6 @@ class LiveServer:
     url: str
     database_url: str
 
-    def __call__(self, path: str) -> str:
-        return self.url + path
-
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -65,7 +65,6 @@ def test_anonymous_visitor_reads_public_pages(page: Any, visit: Any, check_a11y:
     assert page.url.endswith("/public/policies/JD")
     visit(page, "/policies/JD/edit")
     assert "/login?next=" in page.url
-    check_a11y(page, "sign-in after redirect")
 
 
 def test_ombuds_searches_catalogue_and_opens_policy(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
@@ -118,7 +117,7 @@ def test_redline_change_navigation(page: Any, login: Any, visit: Any, check_a11y
     page.get_by_role("link", name="Next change").click()
     assert position.inner_text() == f"Change 1 of {count}"
     assert current.count() == 1
-    assert current.first.get_attribute("id") == "change-1" or page.locator("#change-1.current-change").count()
+    assert page.locator("#change-1.current-change").count() == 1
     assert page.evaluate("document.activeElement.id") == "change-1"
     assert page.url.endswith("#change-1")
     check_a11y(page, "after Next change")
@@ -239,7 +238,8 @@ def assert_no_horizontal_overflow(page: Any) -> None:
     if width > NARROW["width"] + 1:
         culprits = page.evaluate(
             """limit => [...document.querySelectorAll('body *')]
-                .filter(el => el.getBoundingClientRect().right > limit + 1 && !el.closest('.table-scroll'))
+                .filter(el => el.getBoundingClientRect().right > limit + 1
+                              && (!el.closest('.table-scroll') || getComputedStyle(el).position === 'absolute'))
                 .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''))""",
             NARROW["width"],
         )

@@ -92,7 +92,7 @@ def test_version_lifecycle(client: FlaskClient, spec: dict) -> None:
     assert stale.status_code == 409 and problem["current_version"] == 2
     version = conforms(spec, client.get("/api/v1/policies/API1/versions/2", headers=headers), "get",
                        "/policies/{code}/versions/{number}")
-    assert version["text"] == "# API policy\n\nOne, two.\n" and "<h1" in version["html"]
+    assert version["text"] == "# API policy\n\nOne, two.\n" and '<h2 id="sec-api-policy"' in version["html"]
     listed = conforms(spec, client.get("/api/v1/policies/API1/versions", headers=headers), "get",
                       "/policies/{code}/versions")
     assert [v["number"] for v in listed["items"]] == [2, 1]
