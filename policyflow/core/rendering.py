@@ -42,7 +42,7 @@ def render_markdown(text: str) -> str:
     html = markdown.markdown(
         text,
         extensions=["tables", "sane_lists", "toc"],
-        extension_configs={"toc": {"slugify": _slugify, "toc_depth": "2-4"}},
+        extension_configs={"toc": {"slugify": _slugify, "toc_depth": "2-4"}, "tables": {"use_align_attribute": True}},
         output_format="html",
     )
     return _fit_into_page(sanitize_html(html))

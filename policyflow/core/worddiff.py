@@ -16,7 +16,6 @@ cleaned semantically on token boundaries, so an edit never starts or ends inside
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -199,27 +198,41 @@ def _unique_anchors(units_a: Sequence[str], units_b: Sequence[str]) -> list[tupl
         for i, unit in enumerate(units_a)
         if count_a[unit] == 1 and unit in where_b and not unit.isspace()
     ]
-    if len(pairs) <= 1:
-        return pairs
-    return _longest_increasing(pairs)
+    if len(pairs) <= 1 or all(pairs[k][1] < pairs[k + 1][1] for k in range(len(pairs) - 1)):
+        return pairs  # nothing moved: every anchor is kept
+    return _heaviest_increasing(pairs, [len(units_a[i]) for i, _ in pairs])
 
 
-def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Longest subsequence of ``pairs`` (sorted by i) whose j increase too: O(n log n)."""
-    tails: list[int] = []  # smallest j ending an increasing run of each length
-    tail_index: list[int] = []
-    previous = [-1] * len(pairs)
+def _heaviest_increasing(pairs: list[tuple[int, int]], weights: list[int]) -> list[tuple[int, int]]:
+    """Subsequence of ``pairs`` (sorted by i) whose j increase too, of the greatest total weight.
+
+    Weighing anchors by their length keeps the long unit where units crossed (a paragraph and a
+    heading swapped keep the paragraph, not the heading): O(n log n) with a Fenwick tree of
+    prefix maxima over the ranks of j.
+    """
+    rank = {j: r for r, j in enumerate(sorted(j for _, j in pairs), start=1)}
+    size = len(pairs)
+    tree_total = [0] * (size + 1)
+    tree_index = [-1] * (size + 1)
+    totals = [0] * size
+    previous = [-1] * size
     for index, (_, j) in enumerate(pairs):
-        length = bisect_left(tails, j)
-        if length == len(tails):
-            tails.append(j)
-            tail_index.append(index)
-        else:
-            tails[length] = j
-            tail_index[length] = index
-        previous[index] = tail_index[length - 1] if length else -1
+        position = rank[j]
+        best, best_index = 0, -1
+        k = position - 1  # heaviest chain ending at a smaller j
+        while k > 0:
+            if tree_total[k] > best:
+                best, best_index = tree_total[k], tree_index[k]
+            k -= k & -k
+        total = best + weights[index]
+        totals[index], previous[index] = total, best_index
+        k = position
+        while k <= size:
+            if tree_total[k] < total:
+                tree_total[k], tree_index[k] = total, index
+            k += k & -k
+    index = max(range(size), key=totals.__getitem__)
     chain = []
-    index = tail_index[-1]
     while index != -1:
         chain.append(pairs[index])
         index = previous[index]
