@@ -25,30 +25,25 @@ blueprint = Blueprint("pages", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def staff_required(view: View) -> View:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        current = actor()
-        if current.user is None:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        if not current.is_staff:
-            raise PermissionDenied("This page is for district staff.")
-        return view(*args, **kwargs)
+def _requires(allowed: Callable[[Actor], bool], refusal: str) -> Callable[[View], View]:
+    """Send visitors to sign in; refuse signed-in users the check does not allow."""
 
-    return wrapped  # type: ignore[return-value]
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            current = actor()
+            if current.user is None:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if not allowed(current):
+                raise PermissionDenied(refusal)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
 
 
-def editor_required(view: View) -> View:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        current = actor()
-        if current.user is None:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        if not current.can_edit_policies:
-            raise PermissionDenied("Only ombuds staff and administrators can edit policy text.")
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
+editor_required = _requires(lambda a: a.can_edit_policies, "Only ombuds staff and administrators can edit policy text.")
 
 
 def _int_arg(name: str, default: int | None = None) -> int | None:

@@ -9,11 +9,11 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given
 
 from policyflow.core.diffing import DELETE, EQUAL, INSERT, diff, redline_html
 from policyflow.core.worddiff import lcs_ops, tokenize, word_diff
+from tests.core.strategies import PROPERTY, text_strategies
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_POLICIES = ROOT / "policyflow" / "demo" / "policies"
@@ -43,33 +43,12 @@ _PIECES = [
     "<b>", "</b>", "&amp;", "%", "%25", "@@", "+", "2024", "_",
 ]
 # fmt: on
-_piece = st.one_of(
-    st.sampled_from(_PIECES),
-    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=3),
-)
-token_lists = st.lists(_piece, max_size=50)
-texts = token_lists.map("".join)
-
-
-@st.composite
-def edited_pairs(draw):
-    """A text and a version of it with a few token-level insertions, deletions, replacements."""
-    tokens = draw(token_lists)
-    new = list(tokens)
-    for _ in range(draw(st.integers(0, 6))):
-        kind = draw(st.sampled_from(["insert", "delete", "replace"]))
-        if kind == "insert" or not new:
-            new.insert(draw(st.integers(0, len(new))), draw(_piece))
-        elif kind == "delete":
-            del new[draw(st.integers(0, len(new) - 1))]
-        else:
-            new[draw(st.integers(0, len(new) - 1))] = draw(_piece)
-    return "".join(tokens), "".join(new)
-
-
-text_pairs = st.one_of(edited_pairs(), st.tuples(texts, texts))
-
-PROPERTY = settings(max_examples=200, deadline=None)
+_TEXTS = text_strategies(_PIECES, excluded_categories=("Cs",))
+_piece = _TEXTS.piece
+token_lists = _TEXTS.token_lists
+texts = _TEXTS.texts
+edited_pairs = _TEXTS.edited_pairs
+text_pairs = _TEXTS.text_pairs
 
 
 def _changed_chars(ops) -> int:
@@ -344,7 +323,7 @@ def test_headings_moved_in_a_large_edited_policy_stay_near_minimal():
 
 
 @PROPERTY
-@given(edited_pairs())
+@given(edited_pairs)
 def test_random_edits_are_near_minimal(pair):
     old, new = pair
     ops = diff(old, new)

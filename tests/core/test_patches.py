@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from diff_match_patch import diff_match_patch
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given
 
 from policyflow.core import patches
 from policyflow.core.diffing import apply_patch, diff, make_patch, patch_from_ops
 from policyflow.core.errors import PatchError
+from tests.core.strategies import PROPERTY, text_strategies
 
 # fmt: off
 _PIECES = [
@@ -19,32 +19,12 @@ _PIECES = [
     "@@ -1,2 +1,2 @@", "+", "-", "=", "~", "2024",
 ]
 # fmt: on
-_piece = st.one_of(
-    st.sampled_from(_PIECES),
-    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=3),
-)
-token_lists = st.lists(_piece, max_size=50)
-texts = token_lists.map("".join)
-
-
-@st.composite
-def edited_pairs(draw):
-    tokens = draw(token_lists)
-    new = list(tokens)
-    for _ in range(draw(st.integers(0, 6))):
-        kind = draw(st.sampled_from(["insert", "delete", "replace"]))
-        if kind == "insert" or not new:
-            new.insert(draw(st.integers(0, len(new))), draw(_piece))
-        elif kind == "delete":
-            del new[draw(st.integers(0, len(new) - 1))]
-        else:
-            new[draw(st.integers(0, len(new) - 1))] = draw(_piece)
-    return "".join(tokens), "".join(new)
-
-
-text_pairs = st.one_of(edited_pairs(), st.tuples(texts, texts))
-
-PROPERTY = settings(max_examples=200, deadline=None)
+_TEXTS = text_strategies(_PIECES, excluded_categories=("Cs",))
+_piece = _TEXTS.piece
+token_lists = _TEXTS.token_lists
+texts = _TEXTS.texts
+edited_pairs = _TEXTS.edited_pairs
+text_pairs = _TEXTS.text_pairs
 
 
 @PROPERTY
@@ -81,7 +61,7 @@ def test_own_patches_are_readable_by_diff_match_patch(pair):
 
 
 @PROPERTY
-@given(edited_pairs())
+@given(edited_pairs)
 def test_foreign_dmp_patches_apply(pair):
     old, new = pair
     engine = diff_match_patch()

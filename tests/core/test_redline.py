@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given
 
 from policyflow.core.diffing import DELETE, EQUAL, INSERT, diff
 from policyflow.core.diffing import change_stats as pinned_change_stats
 from policyflow.core.redline import ChangeStats, change_stats, inline_html, side_by_side_rows
+from tests.core.strategies import PROPERTY, text_strategies
 
 # fmt: off
 _PIECES = [
@@ -20,32 +20,12 @@ _PIECES = [
 ]
 # fmt: on
 # Line separators other than "\n" ("\r", "\u2028", ...) are kept out: rows are lines split at "\n".
-_piece = st.one_of(
-    st.sampled_from(_PIECES),
-    st.text(st.characters(exclude_categories=("Cs", "Zl", "Zp", "Cc")), min_size=1, max_size=3),
-)
-token_lists = st.lists(_piece, max_size=50)
-texts = token_lists.map("".join)
-
-
-@st.composite
-def edited_pairs(draw):
-    tokens = draw(token_lists)
-    new = list(tokens)
-    for _ in range(draw(st.integers(0, 6))):
-        kind = draw(st.sampled_from(["insert", "delete", "replace"]))
-        if kind == "insert" or not new:
-            new.insert(draw(st.integers(0, len(new))), draw(_piece))
-        elif kind == "delete":
-            del new[draw(st.integers(0, len(new) - 1))]
-        else:
-            new[draw(st.integers(0, len(new) - 1))] = draw(_piece)
-    return "".join(tokens), "".join(new)
-
-
-text_pairs = st.one_of(edited_pairs(), st.tuples(texts, texts))
-
-PROPERTY = settings(max_examples=200, deadline=None)
+_TEXTS = text_strategies(_PIECES, excluded_categories=("Cs", "Zl", "Zp", "Cc"))
+_piece = _TEXTS.piece
+token_lists = _TEXTS.token_lists
+texts = _TEXTS.texts
+edited_pairs = _TEXTS.edited_pairs
+text_pairs = _TEXTS.text_pairs
 
 
 def _plain(html: str) -> str:

@@ -19,6 +19,7 @@ from policyflow.core.versioning import (
     reconstruct,
     sha256_text,
 )
+from tests.core.strategies import edit_tokens, text_strategies
 
 # fmt: off
 _PIECES = [
@@ -26,14 +27,11 @@ _PIECES = [
     " ", " ", "  ", "\n", "\n\n", "\r\n", ".", ",", ";", "(", ")", "#", "<b>", "%", "@@", "+", "2024",
 ]
 # fmt: on
-_piece = st.one_of(
-    st.sampled_from(_PIECES),
-    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=3),
-)
+_piece = text_strategies(_PIECES).piece
 
 
 @st.composite
-def histories(draw):
+def histories(draw: st.DrawFn) -> list[str]:
     """A list of texts, each an edit of the one before (sometimes a full rewrite)."""
     tokens = draw(st.lists(_piece, max_size=40))
     history = ["".join(tokens)]
@@ -41,15 +39,7 @@ def histories(draw):
         if draw(st.integers(0, 9)) == 0:
             tokens = draw(st.lists(_piece, max_size=40))
         else:
-            tokens = list(tokens)
-            for _ in range(draw(st.integers(0, 4))):
-                kind = draw(st.sampled_from(["insert", "delete", "replace"]))
-                if kind == "insert" or not tokens:
-                    tokens.insert(draw(st.integers(0, len(tokens))), draw(_piece))
-                elif kind == "delete":
-                    del tokens[draw(st.integers(0, len(tokens) - 1))]
-                else:
-                    tokens[draw(st.integers(0, len(tokens) - 1))] = draw(_piece)
+            tokens = edit_tokens(draw, tokens, _piece, 4)
         history.append("".join(tokens))
     return history
 

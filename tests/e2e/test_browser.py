@@ -72,7 +72,7 @@ def test_ombuds_searches_catalogue_and_opens_policy(page: Any, login: Any, visit
     visit(page, "/policies")
     assert page.locator("table.data tbody tr").count() == 10
     page.fill("#q", "JD")
-    submit(page, "Filter")
+    submit(page, "Search")
     assert "q=JD" in page.url
     check_a11y(page, "search results")
     codes = page.locator("table.data tbody tr td:first-child").all_inner_texts()
@@ -87,7 +87,7 @@ def test_ombuds_searches_catalogue_and_opens_policy(page: Any, login: Any, visit
     # The stage filter narrows the catalogue.
     visit(page, "/policies")
     page.select_option("#stage", "published")
-    submit(page, "Filter")
+    submit(page, "Search")
     check_a11y(page, "stage filter")
     assert "stage=published" in page.url
 
