@@ -20,6 +20,7 @@ class Settings:
     workflows_dir: Path
     keyframe_interval: int
     max_text_bytes: int
+    proxy_count: int
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -37,10 +38,11 @@ class Settings:
             workflows_dir=Path(env["POLICYFLOW_WORKFLOWS_DIR"]) if env.get("POLICYFLOW_WORKFLOWS_DIR") else workflows_dir(),
             keyframe_interval=_positive_int(env, "POLICYFLOW_KEYFRAME_INTERVAL", 10),
             max_text_bytes=_positive_int(env, "POLICYFLOW_MAX_TEXT_BYTES", DEFAULT_MAX_TEXT_BYTES),
+            proxy_count=_positive_int(env, "POLICYFLOW_PROXY_COUNT", 0, minimum=0),
         )
 
 
-def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+def _positive_int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -48,8 +50,8 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise SystemExit(f"{name} must be at least 1, not {value}")
+    if value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, not {value}")
     return value
 
 

@@ -190,3 +190,43 @@ def side_by_side_rows(ops: list[Op]) -> list[SideBySideRow]:
         done_new.append(line_new)
     flush()
     return rows
+
+
+@dataclass(frozen=True)
+class FoldedLines:
+    """A run of unchanged rows left out of a side-by-side view."""
+
+    count: int
+    first_old: int | None
+    first_new: int | None
+
+
+def fold_unchanged(rows: list[SideBySideRow], context: int = 3) -> list[SideBySideRow | FoldedLines]:
+    """Keep ``context`` unchanged rows around each change and fold longer unchanged runs.
+
+    A long policy with a few edits then reads as the edits in their surroundings; a fold never
+    hides fewer than two rows (showing them costs no more room than the fold itself).
+    """
+    near_change = [False] * len(rows)
+    for index, row in enumerate(rows):
+        if row.changed:
+            for nearby in range(max(0, index - context), min(len(rows), index + context + 1)):
+                near_change[nearby] = True
+    result: list[SideBySideRow | FoldedLines] = []
+    run: list[SideBySideRow] = []
+
+    def close_run() -> None:
+        if len(run) >= 2:
+            result.append(FoldedLines(len(run), run[0].old_number, run[0].new_number))
+        else:
+            result.extend(run)
+        run.clear()
+
+    for row, keep in zip(rows, near_change, strict=True):
+        if keep:
+            close_run()
+            result.append(row)
+        else:
+            run.append(row)
+    close_run()
+    return result

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from policyflow.config import Settings
 from policyflow.db import make_engine, make_session_factory
@@ -53,6 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if "SESSION_FACTORY" not in app.config:
         engine = make_engine(app.config["DATABASE_URL"])
         app.config["SESSION_FACTORY"] = make_session_factory(engine)
+    if settings.proxy_count:
+        # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers, and only its.
+        count = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
     csrf.init_app(app)
     login_manager.init_app(app)
     requests.init_app(app)

@@ -14,7 +14,7 @@ from policyflow import migrate
 from policyflow.core.diffing import diff, make_patch
 from policyflow.core.errors import PatchError, PermissionDenied, PolicyflowError, VersionConflict
 from policyflow.core.patches import apply as apply_patch_fuzzy
-from policyflow.core.redline import change_stats, inline_html, side_by_side_rows
+from policyflow.core.redline import change_stats, fold_unchanged, inline_html, side_by_side_rows
 from policyflow.core.rendering import render_markdown
 from policyflow.models import Event, Policy, PolicyVersion
 from policyflow.services import policies
@@ -156,11 +156,15 @@ def redline(code: str) -> str:
     view = request.args.get("view", "inline")
     if view not in ("inline", "side"):
         abort(400, description="The view is 'inline' or 'side'.")
+    whole = request.args.get("context") == "all"
     comparison = policies.compare(db(), current, item, from_number, to_number)
+    rows = None
+    if view == "side":
+        rows = side_by_side_rows(comparison.ops)
+        rows = rows if whole else fold_unchanged(rows)
     return render_template(
-        "policies/diff.html", policy=item, comparison=comparison, view=view, versions=visible,
-        inline=inline_html(comparison.ops) if view == "inline" else None,
-        rows=side_by_side_rows(comparison.ops) if view == "side" else None,
+        "policies/diff.html", policy=item, comparison=comparison, view=view, versions=visible, whole=whole,
+        inline=inline_html(comparison.ops) if view == "inline" else None, rows=rows,
     )
 
 

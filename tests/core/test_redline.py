@@ -202,3 +202,21 @@ def test_change_stats_chars_match_ops(pair):
     assert stats.chars_deleted == sum(len(t) for op, t in ops if op == DELETE)
     assert stats.chars_inserted == sum(len(t) for op, t in ops if op == INSERT)
     assert (stats.changes == 0) == (old == new)
+
+
+def test_fold_unchanged_keeps_context_around_changes() -> None:
+    from policyflow.core.redline import FoldedLines, fold_unchanged
+
+    old = "".join(f"Line {n}.\n" for n in range(1, 41))
+    new = old.replace("Line 20.", "Line twenty.")
+    folded = fold_unchanged(side_by_side_rows(diff(old, new)), context=3)
+    kinds = ["fold" if isinstance(item, FoldedLines) else "row" for item in folded]
+    assert kinds == ["fold"] + ["row"] * 7 + ["fold"]
+    first, last = folded[0], folded[-1]
+    assert (first.count, first.first_old, first.first_new) == (16, 1, 1)
+    assert (last.count, last.first_old) == (17, 24)
+    shown = [item for item in folded if not isinstance(item, FoldedLines)]
+    assert [row.old_number for row in shown] == list(range(17, 24))
+    assert shown[3].changed and "twenty" in shown[3].new_html
+    # A single unchanged row is shown rather than folded.
+    assert all(not isinstance(item, FoldedLines) for item in fold_unchanged(side_by_side_rows(diff("a\nb\n", "a\nc\n"))))

@@ -181,3 +181,14 @@ def test_compare_reports_word_changes(session: Session) -> None:
     assert comparison.stats.changes >= 1
     assert "".join(t for op, t in comparison.ops if op != 1) == comparison.old_text
     assert "".join(t for op, t in comparison.ops if op != -1) == comparison.new_text
+
+
+def test_rendered_html_is_cached_and_refreshed_when_the_renderer_changes(session: Session) -> None:
+    policy = new_policy(session, "HTML1", "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    version = policies.get_version(session, Actor.system(), policy, 1)
+    assert "<table>" in version.html and version.html_renderer == policies.RENDERER_VERSION
+    version.html = "<p>cached</p>"
+    assert policies.version_html(session, policy, version) == "<p>cached</p>"  # computed once, reused
+    version.html_renderer = "md-0"
+    fresh = policies.version_html(session, policy, version)
+    assert "<table>" in fresh and version.html_renderer == policies.RENDERER_VERSION

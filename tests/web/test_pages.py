@@ -171,3 +171,25 @@ def test_security_headers(client: FlaskClient) -> None:
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_health(client: FlaskClient, path: str) -> None:
     assert client.get(path).status_code == 200
+
+
+def test_side_by_side_folds_long_unchanged_runs(client: FlaskClient) -> None:
+    login(client, "reviewer")
+    folded = client.get("/policies/JD/diff?from=4&to=5&view=side").get_data(as_text=True)
+    whole = client.get("/policies/JD/diff?from=4&to=5&view=side&context=all").get_data(as_text=True)
+    assert "unchanged lines hidden" in folded and "unchanged lines hidden" not in whole
+    assert folded.count("<tr") < whole.count("<tr")
+    assert folded.count('class="changed"') == whole.count('class="changed"')
+
+
+def test_https_deployment_sets_secure_cookie_and_trusts_its_proxy(monkeypatch: pytest.MonkeyPatch, app: Flask) -> None:
+    from policyflow.web import create_app
+
+    monkeypatch.setenv("POLICYFLOW_BASE_URL", "https://policies.example.org")
+    monkeypatch.setenv("POLICYFLOW_PROXY_COUNT", "1")
+    secure = create_app({"TESTING": True, "SESSION_FACTORY": app.config["SESSION_FACTORY"], "WTF_CSRF_ENABLED": False})
+    client = secure.test_client()
+    response = client.post("/login", data={"username": "ombuds", "password": "demo-password"},
+                           headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 302 and "Secure" in response.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" in response.headers
