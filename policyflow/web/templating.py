@@ -33,4 +33,4 @@ def register_filters(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"actor": actor()}
+        return {"actor": actor(), "today": date.today()}
