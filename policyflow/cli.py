@@ -185,6 +185,53 @@ def import_command(ctx: _Context, directory: Path) -> None:
         click.echo(f"  {code} version {number}")
 
 
+@main.group(help="Workflow definitions.")
+def workflows() -> None:
+    pass
+
+
+@workflows.command("check", help="Validate workflow files (default: the configured folder); exit 1 on any problem.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@pass_context
+def workflows_check(ctx: _Context, paths: tuple[Path, ...]) -> None:
+    from policyflow.core.workflow import WorkflowDefinitionError, check_folder, load_workflow
+
+    problems: list[str] = []
+    checked = 0
+    for path in paths or (ctx.settings.workflows_dir,):
+        if path.is_dir():
+            problems.extend(check_folder(path))
+            checked += len([p for p in path.glob("*.yaml") if p.stem != "equity-assessment"])
+            continue
+        checked += 1
+        try:
+            load_workflow(path)
+        except WorkflowDefinitionError as error:
+            problems.extend(error.problems)
+        except OSError as error:
+            problems.append(f"{path}: cannot be read ({error.strerror})")
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"{checked} workflow file(s) valid.")
+
+
+@workflows.command("diagram", help="Print the workflow NAME as a Mermaid state diagram.")
+@click.argument("name")
+@click.option("--current", default=None, help="Highlight this stage.")
+@pass_context
+def workflows_diagram(ctx: _Context, name: str, current: str | None) -> None:
+    from policyflow.core.workflow import to_mermaid
+    from policyflow.services.reviews import load_named_workflow
+
+    try:
+        definition = load_named_workflow(ctx.settings.workflows_dir, name)
+    except PolicyflowError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(to_mermaid(definition, current))
+
+
 @main.group("audit", help="The audit trail.")
 def audit_group() -> None:
     pass

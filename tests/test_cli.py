@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from policyflow import migrate
+
 CLI = [sys.executable, "-m", "policyflow.cli"]
 
 
@@ -25,7 +27,8 @@ def run(instance: Path, *args: str, check: bool = True, input_text: str | None =
 @pytest.mark.slow
 def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
     instance = tmp_path / "instance"
-    assert "Database at revision 0001" in run(instance, "db", "upgrade").stdout
+    head = migrate.head_revision()
+    assert f"Database at revision {head}" in run(instance, "db", "upgrade").stdout
     demo = run(instance, "demo").stdout
     assert "Loaded 10 policies" in demo and "leader2" in demo and "demo-password" in demo
     assert "already has data" in run(instance, "demo").stdout
@@ -55,4 +58,13 @@ def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
     assert "CLI1 version 2" in run(instance, "import", str(folder)).stdout
 
     assert "Audit trail intact" in run(instance, "audit", "verify").stdout
-    assert run(instance, "db", "current").stdout.strip() == "0001"
+    assert run(instance, "db", "current").stdout.strip() == head
+
+    assert "3 workflow file(s) valid" in run(instance, "workflows", "check").stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("title: Broken\ninitial: nowhere\nstages:\n  draft:\n    label: Draft\nactions: []\n")
+    failed = run(instance, "workflows", "check", str(broken), check=False)
+    assert failed.returncode == 1 and "broken.yaml:2:" in failed.stderr
+    diagram = run(instance, "workflows", "diagram", "standard-review", "--current", "approval").stdout
+    assert diagram.startswith("stateDiagram-v2") and "submit_for_equity_review" not in diagram.split("\n")[0]
+    assert "approval" in diagram

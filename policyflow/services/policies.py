@@ -183,6 +183,8 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
     """
     _require_editor(actor)
     check_text(text, settings.max_text_bytes)
+    from policyflow.services import reviews  # reviews build on policies; imported here to avoid a cycle
+
     head_number = policy.head_version_number
     head = session.scalar(
         select(PolicyVersion).where(PolicyVersion.policy_id == policy.id, PolicyVersion.number == head_number)
@@ -197,6 +199,7 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
             current_version=head_number, base_version=base_version,
         )
     summary_clean = check_summary(summary)
+    reviews.text_may_change(session, policy)
     number = head_number + 1
     # Compare-and-set on the head number: of two concurrent savers on one base, one wins.
     claimed = session.execute(
@@ -225,6 +228,7 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
     session.add(version)
     session.flush()
     session.refresh(policy)
+    reviews.follow_new_version(session, policy, number)
     audit.record(session, actor, "policy.version_saved", f"policy:{policy.code}", policy_id=policy.id,
                  data={"version": number, "sha256": version.sha256, "summary": summary_clean,
                        "words_inserted": stats.words_inserted, "words_deleted": stats.words_deleted})

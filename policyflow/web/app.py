@@ -10,9 +10,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from policyflow.config import Settings
 from policyflow.db import make_engine, make_session_factory
+from policyflow.models.base import utcnow
 from policyflow.resources import static_dir, templates_dir
 from policyflow.services.policies import StoreSettings
-from policyflow.web import api, auth, errors, pages, requests, security
+from policyflow.web import api, auth, errors, pages, requests, review_pages, security
 from policyflow.web.extensions import csrf, login_manager
 from policyflow.web.templating import register_filters
 
@@ -43,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=True,
         JSON_SORT_KEYS=False,
+        CLOCK=utcnow,  # injectable: tests move time instead of sleeping
     )
     if test_config:
         app.config.update(test_config)
@@ -64,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     register_filters(app)
     app.register_blueprint(auth.blueprint)
+    assert review_pages.blueprint is pages.blueprint  # the review routes live on the pages blueprint
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     csrf.exempt(api.blueprint)  # the API takes bearer tokens only, never cookies

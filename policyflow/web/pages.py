@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -17,7 +17,7 @@ from policyflow.core.patches import apply as apply_patch_fuzzy
 from policyflow.core.redline import change_stats, fold_unchanged, inline_html, side_by_side_rows
 from policyflow.core.rendering import render_markdown
 from policyflow.models import Event, Policy, PolicyVersion
-from policyflow.services import policies
+from policyflow.services import policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.requests import actor, db, store_settings
 
@@ -43,6 +43,7 @@ def _requires(allowed: Callable[[Actor], bool], refusal: str) -> Callable[[View]
     return decorate
 
 
+staff_required = _requires(lambda a: a.is_staff, "This page is for district staff.")
 editor_required = _requires(lambda a: a.can_edit_policies, "Only ombuds staff and administrators can edit policy text.")
 
 
@@ -126,9 +127,13 @@ def policy(code: str) -> Response | str:
     if not current.is_staff:
         return redirect(url_for("pages.public_policy", code=item.code))
     head = policies.get_version(db(), current, item, item.head_version_number)
+    workflows_dir = current_app.config["POLICYFLOW_SETTINGS"].workflows_dir
     return render_template("policies/show.html", policy=item, version=head,
                            html=policies.version_html(db(), item, head),
-                           versions=policies.list_versions(db(), current, item))
+                           versions=policies.list_versions(db(), current, item),
+                           active_review=reviews.active_review(db(), item),
+                           past_reviews=[r for r in reviews.list_reviews(db(), current, policy_code=item.code) if r.ended_at],
+                           workflows=sorted(p.stem for p in workflows_dir.glob("*.yaml") if p.stem != "equity-assessment"))
 
 
 @blueprint.route("/policies/<code>/versions/<int:number>")

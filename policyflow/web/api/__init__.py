@@ -218,3 +218,6 @@ def get_diff(code: str) -> dict[str, Any]:
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document())
+
+
+from policyflow.web.api import reviews as _reviews  # noqa: E402,F401 - registers the review routes

@@ -112,6 +112,94 @@ SCHEMAS: dict[str, Any] = {
             "html": {"type": "string"},
         },
     },
+    "ActionStatus": {
+        "type": "object", "required": ["action", "label", "to", "allowed", "reasons", "roles", "note_required"],
+        "properties": {"action": {"type": "string"}, "label": {"type": "string"}, "to": {"type": "string"},
+                       "allowed": {"type": "boolean"}, "reasons": {"type": "array", "items": {"type": "string"}},
+                       "roles": {"type": "array", "items": {"type": "string"}}, "note_required": {"type": "boolean"}},
+    },
+    "Review": {
+        "type": "object",
+        "required": ["id", "policy", "workflow", "workflow_hash", "state", "stage_label", "final", "version",
+                     "started_at", "stage_entered_at", "stage_due_at", "ended_at", "available_actions", "timeline", "url"],
+        "properties": {
+            "id": {"type": "integer"}, "policy": {"type": "string"}, "workflow": {"type": "string"},
+            "workflow_hash": {"type": "string"}, "state": {"type": "string"}, "stage_label": {"type": "string"},
+            "final": {"type": "boolean"}, "version": {"type": "integer"},
+            "started_at": {"type": "string"}, "stage_entered_at": {"type": "string"},
+            "stage_due_at": _NULLABLE_STRING, "ended_at": _NULLABLE_STRING,
+            "comment_opens_on": _NULLABLE_STRING, "comment_closes_on": _NULLABLE_STRING, "legal_basis": _NULLABLE_STRING,
+            "available_actions": {"type": "array", "items": _ref("ActionStatus")},
+            "timeline": {"type": "array", "items": {"type": "object", "required": ["to", "actor", "at"], "properties": {
+                "action": _NULLABLE_STRING, "from": _NULLABLE_STRING, "to": {"type": "string"},
+                "actor": {"type": "string"}, "note": _NULLABLE_STRING, "at": {"type": "string"}}}},
+            "url": {"type": "string"},
+        },
+    },
+    "ReviewList": {
+        "type": "object", "required": ["items", "total"],
+        "properties": {"items": {"type": "array", "items": _ref("Review")}, "total": {"type": "integer"}},
+    },
+    "EventList": {
+        "type": "object", "required": ["items", "total"],
+        "properties": {"total": {"type": "integer"}, "items": {"type": "array", "items": {
+            "type": "object", "required": ["seq", "at", "actor", "action", "subject", "data", "hash", "prev_hash"],
+            "properties": {"seq": {"type": "integer"}, "at": {"type": "string"}, "actor": {"type": "string"},
+                           "action": {"type": "string"}, "subject": {"type": "string"}, "data": {"type": "object"},
+                           "hash": {"type": "string"}, "prev_hash": {"type": "string"}}}}},
+    },
+}
+
+_REVIEW_ID = {"name": "review_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_DATES = {"comment_opens_on": {"type": ["string", "null"], "format": "date"},
+          "comment_closes_on": {"type": ["string", "null"], "format": "date"},
+          "legal_basis": {"type": ["string", "null"]}}
+
+REVIEW_PATHS: dict[str, Any] = {
+    "/policies/{code}/reviews": {
+        "post": {
+            "summary": "Start a review of the policy's newest version (ombuds, admin)",
+            "parameters": [_CODE],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["workflow"],
+                "properties": {"workflow": {"type": "string", "example": "standard-review"}, **_DATES}}}}},
+            "responses": {"201": _json(_ref("Review"), "Started"), **_problems(400, 401, 403, 404, 409, 422)},
+        },
+    },
+    "/reviews": {
+        "get": {
+            "summary": "Reviews (staff)",
+            "parameters": [{"name": "state", "in": "query", "schema": {"type": "string"}},
+                           {"name": "policy", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("ReviewList"), "Reviews"), **_problems(401, 404)},
+        },
+    },
+    "/reviews/{review_id}": {
+        "get": {"summary": "A review with the actions available to the caller", "parameters": [_REVIEW_ID],
+                "responses": {"200": _json(_ref("Review"), "The review"), **_problems(401, 404)}},
+        "patch": {
+            "summary": "Set the comment period and legal basis (ombuds, admin)", "parameters": [_REVIEW_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": _DATES}}}},
+            "responses": {"200": _json(_ref("Review"), "Updated"), **_problems(400, 401, 403, 404, 409, 422)},
+        },
+    },
+    "/reviews/{review_id}/actions": {
+        "post": {
+            "summary": "Perform a workflow action",
+            "parameters": [_REVIEW_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["action"],
+                "properties": {"action": {"type": "string"}, "note": {"type": "string"},
+                               "expected_state": {"type": "string"}}}}}},
+            "responses": {"200": _json(_ref("Review"), "The review in its new stage"),
+                          **_problems(400, 401, 403, 404, 409, 422)},
+        },
+    },
+    "/policies/{code}/events": {
+        "get": {"summary": "The policy's audit trail (staff)", "parameters": [_CODE],
+                "responses": {"200": _json(_ref("EventList"), "Events, oldest first"), **_problems(401, 403, 404)}},
+    },
 }
 
 
@@ -127,6 +215,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "security": [{"bearer": []}, {}],
         "paths": {
+            **REVIEW_PATHS,
             "/tokens": {
                 "post": {
                     "summary": "Exchange a username and password for an API token", "security": [],

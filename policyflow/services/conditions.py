@@ -1,0 +1,65 @@
+"""Evaluators for the named workflow conditions (the registry YAML refers to by name)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from policyflow.core.conditions import CONDITIONS
+from policyflow.models import Review
+
+
+@dataclass(frozen=True)
+class ConditionContext:
+    session: Session
+    review: Review
+    now: datetime
+
+
+Evaluator = Callable[[ConditionContext], bool]
+EVALUATORS: dict[str, Evaluator] = {}
+
+
+def condition(name: str) -> Callable[[Evaluator], Evaluator]:
+    if name not in CONDITIONS:
+        raise KeyError(f"{name!r} is not in policyflow.core.conditions.CONDITIONS")
+
+    def register(evaluator: Evaluator) -> Evaluator:
+        EVALUATORS[name] = evaluator
+        return evaluator
+
+    return register
+
+
+@condition("comment_period_scheduled")
+def _comment_period_scheduled(context: ConditionContext) -> bool:
+    return context.review.comment_opens_on is not None and context.review.comment_closes_on is not None
+
+
+@condition("comment_period_ended")
+def _comment_period_ended(context: ConditionContext) -> bool:
+    closes = context.review.comment_closes_on
+    return closes is not None and context.now.date() > closes
+
+
+@condition("legal_basis_documented")
+def _legal_basis_documented(context: ConditionContext) -> bool:
+    return bool((context.review.legal_basis or "").strip())
+
+
+@condition("text_changed_since_published")
+def _text_changed_since_published(context: ConditionContext) -> bool:
+    return context.review.version_number != context.review.policy.published_version_number
+
+
+def unmet_conditions(context: ConditionContext, names: tuple[str, ...]) -> list[str]:
+    """The sentences of every condition in ``names`` that does not hold, in order."""
+    unmet = []
+    for name in names:
+        if not EVALUATORS[name](context):
+            closes = context.review.comment_closes_on
+            unmet.append(CONDITIONS[name].unmet.format(closes=closes.isoformat() if closes else "an unset date"))
+    return unmet

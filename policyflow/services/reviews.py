@@ -1,0 +1,240 @@
+"""Reviews: start one, see what may happen next, and perform an action, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from policyflow.core.engine import engine_for
+from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied
+from policyflow.core.workflow import Action, WorkflowDefinition, load_workflow, load_workflow_text
+from policyflow.models import Policy, Review, ReviewTransition
+from policyflow.models.base import utcnow
+from policyflow.services import audit, policies
+from policyflow.services.actors import Actor
+from policyflow.services.conditions import ConditionContext, unmet_conditions
+
+MAX_NOTE_LENGTH = 5000
+_WORKFLOW_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+@dataclass(frozen=True)
+class ActionStatus:
+    """One action from the current stage, as the caller may or may not take it."""
+
+    name: str
+    label: str
+    to: str
+    allowed: bool
+    reasons: tuple[str, ...]
+    roles: tuple[str, ...]
+    note_required: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {"action": self.name, "label": self.label, "to": self.to, "allowed": self.allowed,
+                "reasons": list(self.reasons), "roles": list(self.roles), "note_required": self.note_required}
+
+
+def definition_of(review: Review) -> WorkflowDefinition:
+    """The definition the review started with, whatever the file says today."""
+    return load_workflow_text(review.workflow_source, review.workflow_name, f"review {review.id} ({review.workflow_name})")
+
+
+def load_named_workflow(folder: Path, name: str) -> WorkflowDefinition:
+    if not name or set(name) - _WORKFLOW_NAME_CHARS:
+        raise InvalidValue(f"Unknown workflow {name!r}.")
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "equity-assessment")
+        raise InvalidValue(f"Unknown workflow {name!r}; choose one of: {', '.join(known)}.")
+    return load_workflow(path)
+
+
+def active_review(session: Session, policy: Policy) -> Review | None:
+    return session.scalar(select(Review).where(Review.policy_id == policy.id, Review.ended_at.is_(None)))
+
+
+def _require_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise NotFound("There is no such review.")
+
+
+def get_review(session: Session, actor: Actor, review_id: int, *, lock: bool = False) -> Review:
+    _require_staff(actor)
+    query = select(Review).where(Review.id == review_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Review)
+    review = session.scalar(query)
+    if review is None:
+        raise NotFound(f"There is no review {review_id}.")
+    return review
+
+
+def list_reviews(session: Session, actor: Actor, *, state: str = "", policy_code: str = "",
+                 active_only: bool = False) -> list[Review]:
+    _require_staff(actor)
+    query = select(Review).join(Review.policy).order_by(Review.started_at.desc(), Review.id.desc())
+    if state:
+        query = query.where(Review.state == state)
+    if policy_code:
+        query = query.where(Policy.code == policies.normalize_code(policy_code))
+    if active_only:
+        query = query.where(Review.ended_at.is_(None))
+    return list(session.scalars(query))
+
+
+def _due(definition: WorkflowDefinition, stage: str, entered: datetime) -> datetime | None:
+    days = definition.stage(stage).deadline_days
+    return entered + timedelta(days=days) if days else None
+
+
+def start_review(session: Session, actor: Actor, policy: Policy, definition: WorkflowDefinition, *,
+                 comment_opens_on: date | None = None, comment_closes_on: date | None = None,
+                 legal_basis: str | None = None, now: datetime | None = None) -> Review:
+    """Start ``definition`` on the policy's newest version; one active review per policy."""
+    if not actor.can_edit_policies:
+        raise PermissionDenied("Only ombuds staff and administrators start reviews.")
+    if active_review(session, policy) is not None:
+        raise Conflict(f"Policy {policy.code} already has a review in progress.")
+    _check_period(comment_opens_on, comment_closes_on)
+    now = now or utcnow()
+    review = Review(
+        policy_id=policy.id, workflow_name=definition.name, workflow_hash=definition.content_hash,
+        workflow_source=definition.source, state=definition.initial, version_number=policy.head_version_number,
+        started_by_id=actor.user.id if actor.user else None, started_at=now, stage_entered_at=now,
+        stage_due_at=_due(definition, definition.initial, now), comment_opens_on=comment_opens_on,
+        comment_closes_on=comment_closes_on, legal_basis=(legal_basis or "").strip() or None,
+    )
+    review.policy = policy
+    session.add(review)
+    session.flush()
+    session.add(ReviewTransition(review_id=review.id, action=None, from_state=None, to_state=review.state,
+                                 actor=actor.label, note=None, occurred_at=now))
+    audit.record(session, actor, "review.started", f"review:{review.id}", policy_id=policy.id,
+                 data={"workflow": definition.name, "workflow_hash": definition.content_hash,
+                       "version": review.version_number, "state": review.state})
+    return review
+
+
+def _check_period(opens: date | None, closes: date | None) -> None:
+    if opens and closes and closes < opens:
+        raise InvalidValue("The comment period cannot close before it opens.")
+
+
+def schedule(session: Session, actor: Actor, review: Review, *, comment_opens_on: date | None,
+             comment_closes_on: date | None, legal_basis: str | None) -> Review:
+    """Set the comment period dates and the legal basis (ombuds staff, while the review runs)."""
+    if not actor.can_edit_policies:
+        raise PermissionDenied("Only ombuds staff and administrators schedule reviews.")
+    if review.ended_at is not None:
+        raise Conflict("This review has ended.")
+    _check_period(comment_opens_on, comment_closes_on)
+    review.comment_opens_on = comment_opens_on
+    review.comment_closes_on = comment_closes_on
+    review.legal_basis = (legal_basis or "").strip() or None
+    session.flush()
+    audit.record(session, actor, "review.scheduled", f"review:{review.id}", policy_id=review.policy_id,
+                 data={"comment_opens_on": comment_opens_on.isoformat() if comment_opens_on else None,
+                       "comment_closes_on": comment_closes_on.isoformat() if comment_closes_on else None,
+                       "legal_basis": review.legal_basis})
+    return review
+
+
+def _status(session: Session, actor: Actor, review: Review, action: Action, now: datetime) -> ActionStatus:
+    reasons: list[str] = []
+    if not (actor.is_system or set(action.roles) & actor.roles):
+        reasons.append(f"Only {_role_words(action.roles)} may {action.label.lower()}.")
+    reasons.extend(unmet_conditions(ConditionContext(session, review, now), action.conditions))
+    return ActionStatus(action.name, action.label, action.dest, not reasons, tuple(reasons), action.roles,
+                        action.note_required)
+
+
+def _role_words(roles: tuple[str, ...]) -> str:
+    names = {"admin": "administrators", "ombuds": "ombuds staff", "reviewer": "reviewers",
+             "leadership": "leadership", "stakeholder": "stakeholders"}
+    words = [names.get(role, role) for role in roles]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def available_actions(session: Session, actor: Actor, review: Review, now: datetime | None = None) -> list[ActionStatus]:
+    if review.ended_at is not None:
+        return []
+    definition = definition_of(review)
+    now = now or utcnow()
+    return [_status(session, actor, review, action, now) for action in definition.actions_from(review.state)]
+
+
+def perform_action(session: Session, actor: Actor, review_id: int, action_name: str, note: str = "", *,
+                   expected_state: str | None = None, now: datetime | None = None) -> Review:
+    """Check role, stage, note and conditions, then move the review, all or nothing."""
+    review = get_review(session, actor, review_id, lock=True)
+    definition = definition_of(review)
+    now = now or utcnow()
+    if review.ended_at is not None:
+        raise Conflict(f"Review {review.id} has ended ({review.state}); nothing more can happen in it.")
+    if expected_state is not None and expected_state != review.state:
+        raise Conflict(f"The review moved on to {review.state!r} meanwhile; reload and check before acting.")
+    candidates = [a for a in definition.actions if a.name == action_name]
+    if not candidates:
+        raise InvalidValue(f"The workflow {definition.name!r} has no action {action_name!r}.")
+    action = next((a for a in candidates if review.state in a.sources), None)
+    if action is None:
+        possible = ", ".join(a.name for a in definition.actions_from(review.state)) or "none"
+        raise Conflict(f"{candidates[0].label} is not possible in stage "
+                       f"{definition.stage(review.state).label!r}; possible here: {possible}.",
+                       possible_actions=[a.name for a in definition.actions_from(review.state)])
+    if not (actor.is_system or set(action.roles) & actor.roles):
+        raise PermissionDenied(f"Only {_role_words(action.roles)} may {action.label.lower()}.",
+                               roles=list(action.roles))
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidValue(f"A note is limited to {MAX_NOTE_LENGTH} characters.")
+    if action.note_required and not note:
+        raise InvalidValue(f"{action.label} needs a note saying why.")
+    unmet = unmet_conditions(ConditionContext(session, review, now), action.conditions)
+    if unmet:
+        raise Conflict("Not yet: " + " ".join(unmet), unmet_conditions=unmet)
+    new_state = engine_for(definition).fire(review.state, action.name)
+    claimed = session.execute(
+        update(Review).where(Review.id == review.id, Review.state_version == review.state_version)
+        .values(state=new_state, state_version=review.state_version + 1, stage_entered_at=now,
+                stage_due_at=_due(definition, new_state, now),
+                ended_at=now if definition.stage(new_state).final else None)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict("Someone else acted on this review at the same moment; reload and check before acting.")
+    from_state = review.state
+    session.refresh(review)
+    session.add(ReviewTransition(review_id=review.id, action=action.name, from_state=from_state, to_state=new_state,
+                                 actor=actor.label, note=note or None, occurred_at=now))
+    if new_state == "published":
+        policies.publish_version(session, Actor.system(), review.policy, review.version_number,
+                                 effective_date=(now + timedelta(days=1)).date(),
+                                 next_review_date=(now + timedelta(days=3 * 365)).date())
+    audit.record(session, actor, "review.action", f"review:{review.id}", policy_id=review.policy_id,
+                 data={"action": action.name, "from": from_state, "to": new_state, "note": note or None,
+                       "version": review.version_number})
+    return review
+
+
+def text_may_change(session: Session, policy: Policy) -> None:
+    """Raise Conflict unless the policy's text may change now (no review, or an editable stage)."""
+    review = active_review(session, policy)
+    if review is None:
+        return
+    stage = definition_of(review).stage(review.state)
+    if not stage.editable:
+        raise Conflict(f"Policy {policy.code} is in {stage.label.lower()}; its text can change only in an "
+                       "editable stage (return the review to draft first).")
+
+
+def follow_new_version(session: Session, policy: Policy, number: int) -> None:
+    """A version saved during an editable stage becomes the version under review."""
+    review = active_review(session, policy)
+    if review is not None:
+        review.version_number = number

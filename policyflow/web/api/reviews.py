@@ -1,0 +1,121 @@
+"""API for reviews: start, list, read with available actions, act, schedule; and audit events."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import current_app, request, url_for
+from sqlalchemy import select
+
+from policyflow.core.errors import InvalidValue, PermissionDenied
+from policyflow.models import Event, Review
+from policyflow.services import policies, reviews
+from policyflow.web.api import _field, _json_body, _require_user, blueprint
+from policyflow.web.requests import actor, db
+
+
+def review_json(review: Review) -> dict[str, Any]:
+    definition = reviews.definition_of(review)
+    stage = definition.stage(review.state)
+    return {
+        "id": review.id,
+        "policy": review.policy.code,
+        "workflow": review.workflow_name,
+        "workflow_hash": review.workflow_hash,
+        "state": review.state,
+        "stage_label": stage.label,
+        "final": stage.final,
+        "version": review.version_number,
+        "started_at": review.started_at.isoformat(),
+        "stage_entered_at": review.stage_entered_at.isoformat(),
+        "stage_due_at": review.stage_due_at.isoformat() if review.stage_due_at else None,
+        "ended_at": review.ended_at.isoformat() if review.ended_at else None,
+        "comment_opens_on": review.comment_opens_on.isoformat() if review.comment_opens_on else None,
+        "comment_closes_on": review.comment_closes_on.isoformat() if review.comment_closes_on else None,
+        "legal_basis": review.legal_basis,
+        "available_actions": [status.as_dict() for status in reviews.available_actions(db(), actor(), review)],
+        "timeline": [
+            {"action": t.action, "from": t.from_state, "to": t.to_state, "actor": t.actor, "note": t.note,
+             "at": t.occurred_at.isoformat()}
+            for t in review.transitions
+        ],
+        "url": url_for("pages.review", review_id=review.id),
+    }
+
+
+def _date_field(body: dict[str, Any], name: str) -> date | None:
+    raw = _field(body, name, str, required=False)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidValue(f"The field '{name}' must be a date written as YYYY-MM-DD.") from None
+
+
+@blueprint.post("/policies/<code>/reviews")
+def start_review(code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    _require_user()
+    policy = policies.get_policy(db(), actor(), code)
+    body = _json_body()
+    definition = reviews.load_named_workflow(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir,
+                                             _field(body, "workflow", str))
+    review = reviews.start_review(
+        db(), actor(), policy, definition, comment_opens_on=_date_field(body, "comment_opens_on"),
+        comment_closes_on=_date_field(body, "comment_closes_on"),
+        legal_basis=_field(body, "legal_basis", str, required=False), now=current_app.config["CLOCK"](),
+    )
+    return review_json(review), 201, {"Location": url_for("api.get_review", review_id=review.id)}
+
+
+@blueprint.get("/reviews")
+def list_reviews() -> dict[str, Any]:
+    _require_user()
+    items = reviews.list_reviews(db(), actor(), state=request.args.get("state", ""),
+                                 policy_code=request.args.get("policy", ""))
+    return {"items": [review_json(r) for r in items], "total": len(items)}
+
+
+@blueprint.get("/reviews/<int:review_id>")
+def get_review(review_id: int) -> dict[str, Any]:
+    _require_user()
+    return review_json(reviews.get_review(db(), actor(), review_id))
+
+
+@blueprint.patch("/reviews/<int:review_id>")
+def schedule_review(review_id: int) -> dict[str, Any]:
+    _require_user()
+    body = _json_body()
+    review = reviews.get_review(db(), actor(), review_id)
+    # PATCH: a field left out keeps its value; null clears it.
+    reviews.schedule(
+        db(), actor(), review,
+        comment_opens_on=_date_field(body, "comment_opens_on") if "comment_opens_on" in body else review.comment_opens_on,
+        comment_closes_on=_date_field(body, "comment_closes_on") if "comment_closes_on" in body else review.comment_closes_on,
+        legal_basis=_field(body, "legal_basis", str, required=False) if "legal_basis" in body else review.legal_basis,
+    )
+    return review_json(review)
+
+
+@blueprint.post("/reviews/<int:review_id>/actions")
+def act(review_id: int) -> dict[str, Any]:
+    _require_user()
+    body = _json_body()
+    review = reviews.perform_action(db(), actor(), review_id, _field(body, "action", str),
+                                    _field(body, "note", str, required=False, default=""),
+                                    expected_state=_field(body, "expected_state", str, required=False),
+                                    now=current_app.config["CLOCK"]())
+    return review_json(review)
+
+
+@blueprint.get("/policies/<code>/events")
+def policy_events(code: str) -> dict[str, Any]:
+    _require_user()
+    policy = policies.get_policy(db(), actor(), code)
+    if not actor().is_staff:
+        raise PermissionDenied("The audit trail is for district staff.")
+    rows = db().scalars(select(Event).where(Event.policy_id == policy.id).order_by(Event.seq)).all()
+    items = [{"seq": e.seq, "at": e.occurred_at.isoformat(), "actor": e.actor, "action": e.action,
+              "subject": e.subject, "data": e.data, "hash": e.hash, "prev_hash": e.prev_hash} for e in rows]
+    return {"items": items, "total": len(items)}

@@ -1,0 +1,86 @@
+"""Pages for reviews: start one from a policy, follow its stages, take the next action."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from policyflow.core.errors import InvalidValue, PolicyflowError
+from policyflow.models import Review
+from policyflow.services import policies, reviews
+from policyflow.web.pages import blueprint, editor_required, staff_required
+from policyflow.web.requests import actor, db
+
+
+def _date(name: str) -> date | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidValue(f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD).") from None
+
+
+def _now() -> Any:
+    return current_app.config["CLOCK"]()
+
+
+def render_review(review: Review, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
+    definition = reviews.definition_of(review)
+    return render_template(
+        "reviews/show.html", review=review, definition=definition,
+        stage=definition.stage(review.state), actions=reviews.available_actions(db(), actor(), review, _now()),
+        error=error, now=_now(),
+    ), status
+
+
+@blueprint.route("/policies/<code>/reviews", methods=["POST"])
+@editor_required
+def start_review(code: str) -> Response | tuple[str, int]:
+    policy = policies.get_policy(db(), actor(), code)
+    definition = reviews.load_named_workflow(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir,
+                                             request.form.get("workflow", ""))
+    review = reviews.start_review(db(), actor(), policy, definition, comment_opens_on=_date("comment_opens_on"),
+                                  comment_closes_on=_date("comment_closes_on"),
+                                  legal_basis=request.form.get("legal_basis"), now=_now())
+    flash(f"{definition.title} started on {policy.code} version {review.version_number}.", "success")
+    return redirect(url_for("pages.review", review_id=review.id))
+
+
+@blueprint.route("/reviews/<int:review_id>")
+@staff_required
+def review(review_id: int) -> tuple[str, int]:
+    return render_review(reviews.get_review(db(), actor(), review_id))
+
+
+@blueprint.route("/reviews/<int:review_id>/actions", methods=["POST"])
+@staff_required
+def review_action(review_id: int) -> Response | tuple[str, int]:
+    action = request.form.get("action", "")
+    try:
+        reviewed = reviews.perform_action(db(), actor(), review_id, action, request.form.get("note", ""),
+                                          expected_state=request.form.get("expected_state") or None, now=_now())
+    except PolicyflowError as error:
+        db().rollback()
+        return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)
+    stage = reviews.definition_of(reviewed).stage(reviewed.state)
+    flash(f"Done: the review is now in {stage.label.lower()}.", "success")
+    return redirect(url_for("pages.review", review_id=review_id))
+
+
+@blueprint.route("/reviews/<int:review_id>/schedule", methods=["POST"])
+@editor_required
+def review_schedule(review_id: int) -> Response | tuple[str, int]:
+    current = reviews.get_review(db(), actor(), review_id)
+    try:
+        reviews.schedule(db(), actor(), current, comment_opens_on=_date("comment_opens_on"),
+                         comment_closes_on=_date("comment_closes_on"), legal_basis=request.form.get("legal_basis"))
+    except PolicyflowError as error:
+        db().rollback()
+        return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)
+    flash("Review dates saved.", "success")
+    return redirect(url_for("pages.review", review_id=review_id))
