@@ -283,3 +283,43 @@ def test_sign_out(page: Any, login: Any, check_a11y: Any) -> None:
     assert page.url.endswith("/")
     assert page.locator(".flash-success").inner_text() == "You are signed out."
     assert page.get_by_role("link", name="Sign in").is_visible()
+
+
+def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    from datetime import date, timedelta
+
+    login(page, "ombuds")
+    visit(page, "/policies/IHBEA")
+    start = page.get_by_role("button", name=re.compile(r"^Start a review of version \d+$"))
+    with page.expect_navigation(wait_until="load"):
+        start.click()
+    assert re.search(r"/reviews/\d+$", page.url), page.url
+    review_url = page.url
+    check_a11y(page, "review started")
+    assert page.locator(".stage-track li.current").inner_text().endswith("Draft")
+    submit(page, "Submit for equity review")
+    check_a11y(page, "equity review")
+    # Opening the comment period needs its dates: the greyed-out button says so.
+    assert page.get_by_role("button", name="Open the comment period").is_disabled()
+    assert "dates of the comment period" in page.locator(".reasons").first.inner_text()
+    today = date.today()
+    page.fill("#comment_opens_on", (today - timedelta(days=2)).isoformat())
+    page.fill("#comment_closes_on", (today - timedelta(days=1)).isoformat())
+    submit(page, "Save dates")
+    check_a11y(page, "dates saved")
+    submit(page, "Open the comment period")
+    check_a11y(page, "comment period")
+    assert page.locator(".stage-track li.current").inner_text().endswith("Public comment")
+    submit(page, "Close the comment period")
+    check_a11y(page, "approval")
+    # Ombuds staff cannot publish; leadership can.
+    assert page.get_by_role("button", name="Publish").is_disabled()
+    page.context.clear_cookies()
+    leader = page
+    login(leader, "leader1")
+    visit(leader, "/" + review_url.split("/", 3)[-1])
+    leader.fill("#note-publish", "Adopted by the Board of Education.")
+    submit(leader, "Publish")
+    assert leader.locator(".stage-track li.current").inner_text().endswith("Published")
+    assert "Adopted by the Board of Education." in leader.locator(".timeline").inner_text()
+    check_a11y(leader, "published")
