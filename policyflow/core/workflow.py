@@ -97,6 +97,15 @@ class WorkflowDefinition:
     def actions_from(self, stage: str) -> list[Action]:
         return [action for action in self.actions if stage in action.sources]
 
+    def moves_forward(self, action: Action, stage: str) -> bool:
+        """Whether ``action`` advances the review from ``stage`` (not back, not withdrawing it).
+
+        Dashboards use this for "waiting for you": returning or withdrawing is always possible
+        for some roles, but it is not what a review waits for.
+        """
+        order = [item.name for item in self.stages]
+        return action.dest != "withdrawn" and order.index(action.dest) > order.index(stage)
+
     @property
     def final_stages(self) -> tuple[str, ...]:
         return tuple(stage.name for stage in self.stages if stage.final)

@@ -14,7 +14,7 @@ from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionD
 from policyflow.core.redline import ChangeStats
 from policyflow.core.rendering import RENDERER_VERSION, render_markdown
 from policyflow.core.versioning import StoredVersion, is_keyframe, reconstruct, sha256_text
-from policyflow.models import Policy, PolicyVersion
+from policyflow.models import Policy, PolicyVersion, Review
 from policyflow.models.base import utcnow
 from policyflow.services import audit
 from policyflow.services.actors import Actor
@@ -121,8 +121,12 @@ def search_policies(session: Session, actor: Actor, *, query: str = "", section:
         statement = statement.where(
             or_(Policy.published_version_number.is_(None), Policy.published_version_number < Policy.head_version_number)
         )
+    elif stage.replace("_", "").isalnum():
+        # A review stage: policies whose review in progress is in that stage.
+        statement = statement.where(Policy.id.in_(
+            select(Review.policy_id).where(Review.ended_at.is_(None), Review.state == stage)))
     elif stage:
-        raise InvalidValue(f"Unknown stage {stage!r}; use 'published' or 'draft'.")
+        raise InvalidValue(f"Unknown stage {stage!r}.")
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     page = max(1, page)
     items = session.scalars(

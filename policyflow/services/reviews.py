@@ -168,6 +168,19 @@ def available_actions(session: Session, actor: Actor, review: Review, now: datet
     return [_status(session, actor, review, action, now) for action in definition.actions_from(review.state)]
 
 
+def waiting_actions(session: Session, actor: Actor, review: Review, now: datetime | None = None) -> list[ActionStatus]:
+    """The actions the review waits for this actor to take: allowed now and moving it forward."""
+    if review.ended_at is not None:
+        return []
+    definition = definition_of(review)
+    now = now or utcnow()
+    return [
+        status for action in definition.actions_from(review.state)
+        if definition.moves_forward(action, review.state)
+        and (status := _status(session, actor, review, action, now)).allowed
+    ]
+
+
 def perform_action(session: Session, actor: Actor, review_id: int, action_name: str, note: str = "", *,
                    expected_state: str | None = None, now: datetime | None = None) -> Review:
     """Check role, stage, note and conditions, then move the review, all or nothing."""

@@ -16,6 +16,7 @@ from policyflow.core.errors import PatchError, PermissionDenied, PolicyflowError
 from policyflow.core.patches import apply as apply_patch_fuzzy
 from policyflow.core.redline import change_stats, fold_unchanged, inline_html, side_by_side_rows
 from policyflow.core.rendering import render_markdown
+from policyflow.core.workflow import load_workflow
 from policyflow.models import Event, Policy, PolicyVersion
 from policyflow.services import policies, reviews
 from policyflow.services.actors import Actor
@@ -76,15 +77,26 @@ def dashboard() -> Response | str:
     current = actor()
     if current.user is None:
         return redirect(url_for("auth.login", next="/dashboard"))
-    recent: list[PolicyVersion] = []
-    drafts: list[Policy] = []
-    due: list[Policy] = []
+    context: dict[str, Any] = {"recent": [], "drafts": [], "due": [], "by_stage": [], "waiting": [], "overdue": []}
     if current.is_staff:
-        recent = list(db().scalars(select(PolicyVersion).order_by(PolicyVersion.created_at.desc()).limit(10)))
-        drafts = policies.search_policies(db(), current, stage="draft", page_size=50).items
-        due = list(db().scalars(select(Policy).where(Policy.next_review_date.is_not(None))
-                                .order_by(Policy.next_review_date).limit(5)))
-    return render_template("dashboard.html", recent=recent, drafts=drafts, due=due)
+        now = current_app.config["CLOCK"]()
+        active = reviews.list_reviews(db(), current, active_only=True)
+        labels: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for item in active:
+            labels.setdefault(item.state, reviews.definition_of(item).stage(item.state).label)
+            counts[item.state] = counts.get(item.state, 0) + 1
+        context.update(
+            recent=list(db().scalars(select(PolicyVersion).order_by(PolicyVersion.created_at.desc()).limit(8))),
+            drafts=policies.search_policies(db(), current, stage="draft", page_size=50).items,
+            due=list(db().scalars(select(Policy).where(Policy.next_review_date.is_not(None))
+                                  .order_by(Policy.next_review_date).limit(5))),
+            by_stage=[(state, labels[state], counts[state]) for state in labels],
+            waiting=[(item, reviews.waiting_actions(db(), current, item, now)) for item in active],
+            overdue=[item for item in active if item.stage_due_at and item.stage_due_at < now],
+        )
+        context["waiting"] = [(item, allowed) for item, allowed in context["waiting"] if allowed]
+    return render_template("dashboard.html", **context)
 
 
 @blueprint.route("/policies")
@@ -93,12 +105,26 @@ def catalogue() -> str:
     q = request.args.get("q", "")
     section = request.args.get("section", "")
     stage = request.args.get("stage", "")
-    if stage not in ("", "published", "draft"):
-        abort(400, description="The stage filter is 'published' or 'draft'.")
+    stages = _stage_choices()
+    if stage and stage not in dict(stages):
+        abort(400, description=f"Unknown stage {stage!r}.")
     page = policies.search_policies(db(), current, query=q, section=section, stage=stage if current.is_staff else "",
                                     page=_int_arg("page", 1) or 1)
+    in_review = {r.policy_id: r for r in reviews.list_reviews(db(), current, active_only=True)} if current.is_staff else {}
     return render_template("policies/list.html", page=page, sections=policies.sections(db(), current),
-                           q=q, section=section, stage=stage)
+                           q=q, section=section, stage=stage, stages=stages, in_review=in_review,
+                           stage_label=lambda r: reviews.definition_of(r).stage(r.state).label)
+
+
+def _stage_choices() -> list[tuple[str, str]]:
+    """Filter values: published, unpublished changes, and the stages of the standard review."""
+    choices = [("published", "Published"), ("draft", "Draft changes")]
+    standard = current_app.config["POLICYFLOW_SETTINGS"].workflows_dir / "standard-review.yaml"
+    if standard.is_file():
+        taken = {value for value, _ in choices}
+        choices.extend((item.name, f"In review: {item.label.lower()}") for item in load_workflow(standard).stages
+                       if not item.final and item.name not in taken)
+    return choices
 
 
 @blueprint.route("/policies/new", methods=["GET", "POST"])

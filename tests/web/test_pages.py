@@ -193,3 +193,23 @@ def test_https_deployment_sets_secure_cookie_and_trusts_its_proxy(monkeypatch: p
                            headers={"X-Forwarded-Proto": "https"})
     assert response.status_code == 302 and "Secure" in response.headers["Set-Cookie"]
     assert "Strict-Transport-Security" in response.headers
+
+
+def test_dashboard_shows_reviews_waiting_and_overdue(client: FlaskClient) -> None:
+    login(client, "leader1")
+    page = client.get("/dashboard").get_data(as_text=True)
+    waiting = page.split('id="waiting-heading"')[1].split("<h2>Overdue</h2>")[0]
+    assert "GAE" in waiting and "Publish" in waiting  # leadership decides in approval
+    assert "JICFB" not in waiting  # equity review waits for ombuds staff, not leadership
+    overdue = page.split("<h2>Overdue</h2>")[1].split("</section>")[0]
+    assert "JICFB" in overdue
+    by_stage = page.split('id="stages-heading"')[1].split("</ul>")[0]
+    for label in ("Draft", "Equity review", "Public comment", "Leadership approval"):
+        assert label in by_stage
+
+
+def test_catalogue_filters_by_review_stage(client: FlaskClient) -> None:
+    login(client, "reviewer")
+    page = client.get("/policies?stage=stakeholder_comment").get_data(as_text=True)
+    assert ">JFABE</a>" in page and ">GAE</a>" not in page and "Public comment" in page
+    assert client.get("/policies?stage=nonsense").status_code == 400
