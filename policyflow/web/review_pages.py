@@ -8,7 +8,10 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from policyflow.core.conditions import CONDITIONS
+from policyflow.core.diagram import workflow_svg
 from policyflow.core.errors import InvalidValue, PolicyflowError
+from policyflow.core.workflow import to_mermaid
 from policyflow.models import Review
 from policyflow.services import policies, reviews
 from policyflow.web.pages import blueprint, editor_required, staff_required
@@ -84,3 +87,18 @@ def review_schedule(review_id: int) -> Response | tuple[str, int]:
         return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)
     flash("Review dates saved.", "success")
     return redirect(url_for("pages.review", review_id=review_id))
+
+
+@blueprint.route("/workflows/<name>")
+@staff_required
+def workflow(name: str) -> str:
+    review_id = request.args.get("review", type=int)
+    current_review = reviews.get_review(db(), actor(), review_id) if review_id else None
+    if current_review is not None:
+        definition = reviews.definition_of(current_review)  # the definition the review runs on
+    else:
+        definition = reviews.load_named_workflow(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir, name)
+    current = current_review.state if current_review else None
+    return render_template("workflows/show.html", definition=definition, review=current_review,
+                           svg=workflow_svg(definition, current), mermaid=to_mermaid(definition, current),
+                           conditions=CONDITIONS)

@@ -323,3 +323,6 @@ def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login:
     assert leader.locator(".stage-track li.current").inner_text().endswith("Published")
     assert "Adopted by the Board of Education." in leader.locator(".timeline").inner_text()
     check_a11y(leader, "published")
+    follow(leader, "Standard policy review")
+    assert "Published (current)" in (leader.locator("svg text").all_text_contents())
+    check_a11y(leader, "workflow diagram")

@@ -83,3 +83,16 @@ def test_review_page_shows_actions_and_reasons(client: FlaskClient, app: Flask) 
     locked = client.post("/policies/RPAGE/edit", data={"text": "# Changed\n", "summary": "x", "base_version": 1,
                                                        "action": "save"})
     assert locked.status_code == 409 and "editable stage" in locked.get_data(as_text=True)
+
+
+def test_workflow_pages(client: FlaskClient) -> None:
+    login(client, "reviewer")
+    page = client.get("/workflows/standard-review").get_data(as_text=True)
+    assert "<svg" in page and "Leadership approval" in page and "stateDiagram-v2" in page
+    assert "(current)" not in page
+    review_id = client.get("/api/v1/reviews?policy=GAE", headers=api_token(client, "reviewer")).get_json()["items"][0]["id"]
+    page = client.get(f"/workflows/standard-review?review={review_id}").get_data(as_text=True)
+    assert "Leadership approval (current)" in page
+    assert client.get("/workflows/unknown").status_code == 422
+    client.post("/logout")
+    assert client.get("/workflows/standard-review").status_code == 302
