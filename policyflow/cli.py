@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -16,6 +18,7 @@ from policyflow.config import Settings
 from policyflow.core.errors import PolicyflowError
 from policyflow.db import make_engine, make_session_factory, transaction
 from policyflow.models import ROLES, User
+from policyflow.models.base import utcnow
 from policyflow.services import accounts, audit, demo, importer
 from policyflow.services.actors import Actor
 from policyflow.services.policies import StoreSettings
@@ -230,6 +233,49 @@ def workflows_diagram(ctx: _Context, name: str, current: str | None) -> None:
     except PolicyflowError as error:
         raise click.ClickException(error.message) from None
     click.echo(to_mermaid(definition, current))
+
+
+@main.command("worker", help="Deliver e-mail and run deadline jobs from the outbox; SIGTERM or Ctrl+C stops it "
+                              "after the message in hand.")
+@click.option("--once", is_flag=True, help="Process what is due now, print a summary and exit.")
+@click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds between polls of the outbox.")
+@click.option("--batch", default=20, show_default=True, type=click.IntRange(min=1), help="Messages claimed at a time.")
+@click.option("--now", "as_of", default=None, hidden=True,
+              help="Run as if the time were this (ISO 8601, UTC if no offset); the clock moves on from there. For tests.")
+@pass_context
+def worker_command(ctx: _Context, once: bool, interval: float, batch: int, as_of: str | None) -> None:
+    from policyflow import worker
+
+    if migrate.current_revision(ctx.engine) != migrate.head_revision():
+        raise click.ClickException("The database is not up to date: run 'policyflow db upgrade' first.")
+    smtp_url, base_url = ctx.settings.smtp_url, ctx.settings.base_url
+    if smtp_url:
+        try:
+            worker.parse_smtp_url(smtp_url)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+    else:
+        click.echo("POLICYFLOW_SMTP_URL is not set: e-mails wait in the outbox until it is; other jobs run.", err=True)
+    clock = utcnow
+    if as_of is not None:
+        try:
+            start = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise click.ClickException(f"--now must be an ISO 8601 date and time, not {as_of!r}") from None
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+        offset = start - utcnow()
+
+        def clock() -> datetime:
+            return utcnow() + offset
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    factory = make_session_factory(ctx.engine)
+    if once:
+        report = worker.run_once(factory, now=clock(), smtp_url=smtp_url, base_url=base_url, batch=batch)
+        click.echo(report.summary())
+        return
+    worker.run_forever(factory, smtp_url=smtp_url, base_url=base_url, interval=interval, batch=batch, clock=clock)
 
 
 @main.group("audit", help="The audit trail.")

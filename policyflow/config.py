@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MAX_TEXT_BYTES = 2 * 1024 * 1024
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,19 @@ class Settings:
             instance_path=instance,
             database_url=database_url,
             secret_key=env.get("POLICYFLOW_SECRET_KEY") or _instance_secret(instance),
-            base_url=env.get("POLICYFLOW_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            base_url=base_url(env),
             smtp_url=env.get("POLICYFLOW_SMTP_URL") or None,
             workflows_dir=Path(env["POLICYFLOW_WORKFLOWS_DIR"]) if env.get("POLICYFLOW_WORKFLOWS_DIR") else workflows_dir(),
             keyframe_interval=_positive_int(env, "POLICYFLOW_KEYFRAME_INTERVAL", 10),
             max_text_bytes=_positive_int(env, "POLICYFLOW_MAX_TEXT_BYTES", DEFAULT_MAX_TEXT_BYTES),
             proxy_count=_positive_int(env, "POLICYFLOW_PROXY_COUNT", 0, minimum=0),
         )
+
+
+def base_url(env: dict[str, str] | None = None) -> str:
+    """The public address links in e-mails point to (``POLICYFLOW_BASE_URL``), without a trailing slash."""
+    env = dict(os.environ if env is None else env)
+    return (env.get("POLICYFLOW_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:

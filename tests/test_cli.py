@@ -58,6 +58,13 @@ def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
     assert "CLI1 version 2" in run(instance, "import", str(folder)).stdout
 
     assert "Audit trail intact" in run(instance, "audit", "verify").stdout
+    # Someone edits a past event directly in the database: the chain reports where.
+    import sqlite3
+
+    with sqlite3.connect(instance / "policyflow.sqlite3") as connection:
+        connection.execute("UPDATE events SET actor = 'someone-else' WHERE seq = 5")
+    tampered = run(instance, "audit", "verify", check=False)
+    assert tampered.returncode == 1 and "BROKEN at event 5" in tampered.stderr
     assert run(instance, "db", "current").stdout.strip() == head
 
     assert "3 workflow file(s) valid" in run(instance, "workflows", "check").stdout

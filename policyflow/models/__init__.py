@@ -2,8 +2,10 @@
 
 from policyflow.models.base import Base
 from policyflow.models.events import Event
+from policyflow.models.outbox import NOTIFICATION_KINDS, OUTBOX_KINDS, Notification, OutboxMessage
 from policyflow.models.policies import Policy, PolicyVersion
 from policyflow.models.reviews import Review, ReviewTransition
 from policyflow.models.users import ROLES, ApiToken, User, UserRole
 
-__all__ = ["ROLES", "ApiToken", "Base", "Event", "Policy", "PolicyVersion", "Review", "ReviewTransition", "User", "UserRole"]
+__all__ = ["NOTIFICATION_KINDS", "OUTBOX_KINDS", "ROLES", "ApiToken", "Base", "Event", "Notification", "OutboxMessage", "Policy",
+           "PolicyVersion", "Review", "ReviewTransition", "User", "UserRole"]

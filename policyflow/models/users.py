@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from policyflow.models.base import Base, UTCDateTime, utcnow
@@ -24,6 +24,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped on logout-everywhere and password change: old session cookies stop working.
     session_generation: Mapped[int] = mapped_column(default=1)
+    # In-app notifications always appear; this says whether they are also e-mailed.
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     role_rows: Mapped[list[UserRole]] = relationship(

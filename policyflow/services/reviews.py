@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -14,7 +15,7 @@ from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionD
 from policyflow.core.workflow import Action, WorkflowDefinition, load_workflow, load_workflow_text
 from policyflow.models import Policy, Review, ReviewTransition
 from policyflow.models.base import utcnow
-from policyflow.services import audit, policies
+from policyflow.services import audit, notifications, policies
 from policyflow.services.actors import Actor
 from policyflow.services.conditions import ConditionContext, unmet_conditions
 
@@ -41,7 +42,13 @@ class ActionStatus:
 
 def definition_of(review: Review) -> WorkflowDefinition:
     """The definition the review started with, whatever the file says today."""
-    return load_workflow_text(review.workflow_source, review.workflow_name, f"review {review.id} ({review.workflow_name})")
+    return _parsed(review.workflow_source, review.workflow_name)
+
+
+@lru_cache(maxsize=32)
+def _parsed(source: str, name: str) -> WorkflowDefinition:
+    # Parsing and validating YAML costs milliseconds; a pinned source never changes.
+    return load_workflow_text(source, name, f"pinned definition of {name}")
 
 
 def load_named_workflow(folder: Path, name: str) -> WorkflowDefinition:
@@ -114,6 +121,7 @@ def start_review(session: Session, actor: Actor, policy: Policy, definition: Wor
     session.flush()
     session.add(ReviewTransition(review_id=review.id, action=None, from_state=None, to_state=review.state,
                                  actor=actor.label, note=None, occurred_at=now))
+    notifications.notify_stage_entered(session, review, definition, now)
     audit.record(session, actor, "review.started", f"review:{review.id}", policy_id=policy.id,
                  data={"workflow": definition.name, "workflow_hash": definition.content_hash,
                        "version": review.version_number, "state": review.state})
@@ -225,6 +233,7 @@ def perform_action(session: Session, actor: Actor, review_id: int, action_name: 
     session.refresh(review)
     session.add(ReviewTransition(review_id=review.id, action=action.name, from_state=from_state, to_state=new_state,
                                  actor=actor.label, note=note or None, occurred_at=now))
+    notifications.notify_stage_entered(session, review, definition, now)
     if new_state == "published":
         policies.publish_version(session, Actor.system(), review.policy, review.version_number,
                                  effective_date=(now + timedelta(days=1)).date(),

@@ -13,7 +13,7 @@ from policyflow.db import make_engine, make_session_factory
 from policyflow.models.base import utcnow
 from policyflow.resources import static_dir, templates_dir
 from policyflow.services.policies import StoreSettings
-from policyflow.web import api, auth, errors, pages, requests, review_pages, security
+from policyflow.web import api, auth, errors, notification_pages, pages, requests, review_pages, security
 from policyflow.web.extensions import csrf, login_manager
 from policyflow.web.templating import register_filters
 
@@ -66,7 +66,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     register_filters(app)
     app.register_blueprint(auth.blueprint)
-    assert review_pages.blueprint is pages.blueprint  # the review routes live on the pages blueprint
+    # The review and notification routes live on the pages blueprint.
+    assert review_pages.blueprint is pages.blueprint is notification_pages.blueprint
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     csrf.exempt(api.blueprint)  # the API takes bearer tokens only, never cookies

@@ -44,6 +44,7 @@ def _requires(allowed: Callable[[Actor], bool], refusal: str) -> Callable[[View]
     return decorate
 
 
+signed_in_required = _requires(lambda a: True, "")
 staff_required = _requires(lambda a: a.is_staff, "This page is for district staff.")
 editor_required = _requires(lambda a: a.can_edit_policies, "Only ombuds staff and administrators can edit policy text.")
 

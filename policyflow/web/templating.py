@@ -33,4 +33,11 @@ def register_filters(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"actor": actor(), "today": date.today()}
+        current = actor()
+        unread = 0
+        if current.user is not None:
+            from policyflow.services.notifications import unread_count
+            from policyflow.web.requests import db
+
+            unread = unread_count(db(), current.user)
+        return {"actor": current, "today": date.today(), "unread_notifications": unread}
