@@ -29,15 +29,12 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from policyflow import migrate, worker
-from policyflow.core.workflow import load_workflow
 from policyflow.db import make_engine, make_session_factory, transaction
 from policyflow.models import Event, Notification, OutboxMessage, Review, User
-from policyflow.resources import workflows_dir
-from policyflow.services import notifications, policies, reviews
-from policyflow.services.actors import Actor
-from tests.conftest import STORE
+from policyflow.services import notifications
+from tests import reviewing
+from tests.reviewing import NOW, act
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BASE = "https://policies.riverbend.example.org"
 CLI = [sys.executable, "-m", "policyflow.cli"]
 
@@ -129,25 +126,13 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     session.close()
 
 
+def start(session: Session, code: str, **dates: date) -> Review:
+    return reviewing.start(session, code, title="Homeless students",
+                           text="# Enrollment\n\nStudents experiencing homelessness enroll at once.\n", **dates)
+
+
 def run(factory: sessionmaker[Session], now: datetime, smtp_url: str | None) -> worker.WorkerReport:
     return worker.run_once(factory, now=now, smtp_url=smtp_url, base_url=BASE)
-
-
-def who(session: Session, username: str) -> Actor:
-    return Actor.of(session.scalar(select(User).where(User.username == username)))
-
-
-def start(session: Session, code: str, **dates: date) -> Review:
-    version = policies.create_policy(session, who(session, "ombuds"), STORE, code=code, title="Homeless students",
-                                     text="# Enrollment\n\nStudents experiencing homelessness enroll at once.\n",
-                                     summary="Draft.")
-    return reviews.start_review(session, who(session, "ombuds"), version.policy,
-                                load_workflow(workflows_dir() / "standard-review.yaml"), now=NOW, **dates)
-
-
-def act(session: Session, review: Review, username: str, action: str, note: str = "", now: datetime = NOW) -> None:
-    reviews.perform_action(session, who(session, username), review.id, action, note, now=now)
-    session.flush()
 
 
 def messages(session: Session, kind: str | None = None) -> list[OutboxMessage]:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from policyflow.core.errors import NotFound
-from policyflow.core.workflow import load_workflow, load_workflow_text
+from policyflow.core.workflow import load_workflow_text
 from policyflow.models import Notification, OutboxMessage, Review, User, UserRole
-from policyflow.resources import workflows_dir
 from policyflow.services import accounts, notifications, policies, reviews
 from policyflow.services.actors import Actor
+from tests import reviewing
 from tests.conftest import STORE
+from tests.reviewing import NOW, act, user, who
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BASE = "https://policies.riverbend.example.org"
 SECRET_NOTE = "A parent raised a confidential concern about the foster care clause."
 
@@ -26,26 +26,9 @@ def _base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLICYFLOW_BASE_URL", BASE + "/")
 
 
-def user(session: Session, username: str) -> User:
-    found = session.scalar(select(User).where(User.username == username))
-    assert found is not None
-    return found
-
-
-def who(session: Session, username: str) -> Actor:
-    return Actor.of(user(session, username))
-
-
 def start(session: Session, code: str, **dates: date) -> Review:
-    version = policies.create_policy(session, who(session, "ombuds"), STORE, code=code, title="Transportation",
-                                     text="# Transportation\n\nStudents in foster care keep their ride to school.\n",
-                                     summary="Draft.")
-    return reviews.start_review(session, who(session, "ombuds"), version.policy,
-                                load_workflow(workflows_dir() / "standard-review.yaml"), now=NOW, **dates)
-
-
-def act(session: Session, review: Review, username: str, action: str, note: str = "", now: datetime = NOW) -> None:
-    reviews.perform_action(session, who(session, username), review.id, action, note, now=now)
+    return reviewing.start(session, code, title="Transportation",
+                           text="# Transportation\n\nStudents in foster care keep their ride to school.\n", **dates)
 
 
 def notes_for(session: Session, review: Review) -> list[Notification]:

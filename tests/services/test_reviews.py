@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,38 +11,15 @@ from sqlalchemy.orm import Session
 
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied
 from policyflow.core.workflow import load_workflow
-from policyflow.models import Event, User
+from policyflow.models import Event
 from policyflow.resources import workflows_dir
 from policyflow.services import policies, reviews
-from policyflow.services.actors import Actor
 from tests.conftest import STORE
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-STANDARD = workflows_dir() / "standard-review.yaml"
-
-
-def who(session: Session, username: str) -> Actor:
-    return Actor.of(session.scalar(select(User).where(User.username == username)))
-
-
-def fresh_policy(session: Session, code: str = "REV1") -> policies.Policy:
-    version = policies.create_policy(session, who(session, "ombuds"), STORE, code=code, title="Reviewed policy",
-                                     text="# Reviewed\n\nStudents in foster care keep their school.\n", summary="Draft.")
-    return version.policy
-
-
-def start(session: Session, code: str = "REV1", **dates: date) -> reviews.Review:
-    return reviews.start_review(session, who(session, "ombuds"), fresh_policy(session, code), load_workflow(STANDARD),
-                                now=NOW, **dates)
-
-
-def act(session: Session, review: reviews.Review, username: str, action: str, note: str = "",
-        now: datetime = NOW) -> reviews.Review:
-    return reviews.perform_action(session, who(session, username), review.id, action, note, now=now)
+from tests.reviewing import NOW, STANDARD, act, start, who
 
 
 def test_full_standard_review_to_published(session: Session) -> None:
-    review = start(session, comment_opens_on=date(2026, 3, 10), comment_closes_on=date(2026, 4, 9))
+    review = start(session, "REV1", comment_opens_on=date(2026, 3, 10), comment_closes_on=date(2026, 4, 9))
     assert review.state == "draft" and review.version_number == 1
     act(session, review, "ombuds", "submit_for_equity_review")
     assert review.state == "equity_review" and review.stage_due_at == NOW + timedelta(days=21)
@@ -62,7 +39,7 @@ def test_full_standard_review_to_published(session: Session) -> None:
 
 
 def test_wrong_role_is_refused_with_the_roles_that_may(session: Session) -> None:
-    review = start(session)
+    review = start(session, "REV1")
     with pytest.raises(PermissionDenied) as refused:
         act(session, review, "reviewer", "submit_for_equity_review")
     assert "ombuds" in refused.value.message and refused.value.extra["roles"]
@@ -70,7 +47,7 @@ def test_wrong_role_is_refused_with_the_roles_that_may(session: Session) -> None
 
 
 def test_wrong_stage_lists_what_is_possible(session: Session) -> None:
-    review = start(session)
+    review = start(session, "REV1")
     with pytest.raises(Conflict) as wrong:
         act(session, review, "leader1", "publish")
     assert "submit_for_equity_review" in wrong.value.message
@@ -79,7 +56,7 @@ def test_wrong_stage_lists_what_is_possible(session: Session) -> None:
 
 
 def test_unmet_conditions_are_listed_in_words(session: Session) -> None:
-    review = start(session)
+    review = start(session, "REV1")
     act(session, review, "ombuds", "submit_for_equity_review")
     with pytest.raises(Conflict) as unmet:
         act(session, review, "ombuds", "open_comment_period")
@@ -91,7 +68,7 @@ def test_unmet_conditions_are_listed_in_words(session: Session) -> None:
 
 
 def test_note_required_and_text_locked_outside_draft(session: Session) -> None:
-    review = start(session)
+    review = start(session, "REV1")
     act(session, review, "ombuds", "submit_for_equity_review")
     with pytest.raises(InvalidValue, match="needs a note"):
         act(session, review, "ombuds", "return_to_draft")
@@ -106,7 +83,7 @@ def test_note_required_and_text_locked_outside_draft(session: Session) -> None:
 
 
 def test_one_active_review_per_policy_and_withdraw_ends_it(session: Session) -> None:
-    review = start(session)
+    review = start(session, "REV1")
     with pytest.raises(Conflict, match="already has a review"):
         reviews.start_review(session, who(session, "ombuds"), review.policy, load_workflow(STANDARD), now=NOW)
     act(session, review, "ombuds", "withdraw", "Superseded by new state guidance.")
@@ -120,7 +97,7 @@ def test_one_active_review_per_policy_and_withdraw_ends_it(session: Session) -> 
 def test_review_keeps_its_definition_when_the_file_changes(session: Session, tmp_path: Path) -> None:
     changed = tmp_path / "standard-review.yaml"
     changed.write_text(STANDARD.read_text().replace("deadline_days: 21", "deadline_days: 5"))
-    review = start(session)
+    review = start(session, "REV1")
     original_hash = review.workflow_hash
     assert reviews.load_named_workflow(tmp_path, "standard-review").content_hash != original_hash
     act(session, review, "ombuds", "submit_for_equity_review")
@@ -128,7 +105,7 @@ def test_review_keeps_its_definition_when_the_file_changes(session: Session, tmp
 
 
 def test_only_staff_see_reviews(session: Session) -> None:
-    review = start(session)
+    review = start(session, "REV1")
     with pytest.raises(NotFound):
         reviews.get_review(session, who(session, "stakeholder"), review.id)
     with pytest.raises(PermissionDenied):
