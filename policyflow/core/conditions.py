@@ -26,6 +26,8 @@ CONDITIONS: dict[str, ConditionInfo] = {
                       "Set the opening and closing dates of the comment period first."),
         ConditionInfo("legal_basis_documented", "the review records the legal basis for expediting it",
                       "Record the legal basis (statute, regulation or court order) that requires this change."),
+        ConditionInfo("no_open_blocking_annotations", "no blocking note on the policy is still open",
+                      "{blocking} blocking note(s) are still open; resolve them first."),
         ConditionInfo("text_changed_since_published", "the version under review differs from the published text",
                       "The version under review is the published text; save the proposed changes first."),
     )

@@ -1,5 +1,13 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
+from policyflow.models.annotations import (
+    PLACEMENT_STATUSES,
+    VISIBILITIES,
+    Annotation,
+    AnnotationEdit,
+    AnnotationPlacement,
+    AnnotationReply,
+)
 from policyflow.models.base import Base
 from policyflow.models.events import Event
 from policyflow.models.outbox import NOTIFICATION_KINDS, OUTBOX_KINDS, Notification, OutboxMessage
@@ -7,5 +15,25 @@ from policyflow.models.policies import Policy, PolicyVersion
 from policyflow.models.reviews import Review, ReviewTransition
 from policyflow.models.users import ROLES, ApiToken, User, UserRole
 
-__all__ = ["NOTIFICATION_KINDS", "OUTBOX_KINDS", "ROLES", "ApiToken", "Base", "Event", "Notification", "OutboxMessage", "Policy",
-           "PolicyVersion", "Review", "ReviewTransition", "User", "UserRole"]
+__all__ = [
+    "NOTIFICATION_KINDS",
+    "OUTBOX_KINDS",
+    "PLACEMENT_STATUSES",
+    "ROLES",
+    "VISIBILITIES",
+    "Annotation",
+    "AnnotationEdit",
+    "AnnotationPlacement",
+    "AnnotationReply",
+    "ApiToken",
+    "Base",
+    "Event",
+    "Notification",
+    "OutboxMessage",
+    "Policy",
+    "PolicyVersion",
+    "Review",
+    "ReviewTransition",
+    "User",
+    "UserRole",
+]

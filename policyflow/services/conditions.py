@@ -55,11 +55,24 @@ def _text_changed_since_published(context: ConditionContext) -> bool:
     return context.review.version_number != context.review.policy.published_version_number
 
 
+@condition("no_open_blocking_annotations")
+def _no_open_blocking_annotations(context: ConditionContext) -> bool:
+    from policyflow.services.annotations import open_blocking  # annotations build on reviews' models
+
+    return not open_blocking(context.session, context.review.policy)
+
+
 def unmet_conditions(context: ConditionContext, names: tuple[str, ...]) -> list[str]:
     """The sentences of every condition in ``names`` that does not hold, in order."""
     unmet = []
     for name in names:
         if not EVALUATORS[name](context):
             closes = context.review.comment_closes_on
-            unmet.append(CONDITIONS[name].unmet.format(closes=closes.isoformat() if closes else "an unset date"))
+            blocking = 0
+            if name == "no_open_blocking_annotations":
+                from policyflow.services.annotations import open_blocking
+
+                blocking = len(open_blocking(context.session, context.review.policy))
+            unmet.append(CONDITIONS[name].unmet.format(closes=closes.isoformat() if closes else "an unset date",
+                                                       blocking=blocking))
     return unmet

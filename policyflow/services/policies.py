@@ -218,7 +218,8 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
             f"Policy {policy.code} was changed by someone else while you were saving (now version {current}).",
             current_version=current, base_version=base_version,
         )
-    ops = diff(head.full_text, text)
+    old_text = head.full_text
+    ops = diff(old_text, text)
     stats = change_stats(ops)
     version = PolicyVersion(
         policy_id=policy.id, number=number, parent_id=head.id, sha256=sha256_text(text),
@@ -233,6 +234,9 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
     session.flush()
     session.refresh(policy)
     reviews.follow_new_version(session, policy, number)
+    from policyflow.services import annotations  # annotations build on policies
+
+    annotations.place_on_new_version(session, policy, head_number, old_text, number, text)
     audit.record(session, actor, "policy.version_saved", f"policy:{policy.code}", policy_id=policy.id,
                  data={"version": number, "sha256": version.sha256, "summary": summary_clean,
                        "words_inserted": stats.words_inserted, "words_deleted": stats.words_deleted})

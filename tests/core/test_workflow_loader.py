@@ -108,7 +108,8 @@ def test_standard_review_matches_the_design() -> None:
         return definition.action(name)
 
     assert (one("submit_for_equity_review").sources, one("submit_for_equity_review").dest) == (("draft",), "equity_review")
-    assert one("open_comment_period").conditions == ("comment_period_scheduled",)
+    assert one("submit_for_equity_review").conditions == ("no_open_blocking_annotations",)
+    assert one("open_comment_period").conditions == ("no_open_blocking_annotations", "comment_period_scheduled")
     assert one("close_comment_period").conditions == ("comment_period_ended",)
     assert one("close_comment_period").dest == "approval"
     assert set(one("return_to_draft").sources) == {"equity_review", "stakeholder_comment", "approval"}

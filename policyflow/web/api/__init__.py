@@ -63,6 +63,8 @@ def _field(body: dict[str, Any], name: str, kind: type, *, required: bool = True
         raise InvalidValue(f"The field '{name}' must be an integer.")
     if kind is str and not isinstance(value, str):
         raise InvalidValue(f"The field '{name}' must be a string.")
+    if kind is dict and not isinstance(value, dict):
+        raise InvalidValue(f"The field '{name}' must be an object.")
     return value
 
 
@@ -220,4 +222,5 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
+from policyflow.web.api import annotating as _annotating  # noqa: E402,F401 - registers the annotation routes
 from policyflow.web.api import reviews as _reviews  # noqa: E402,F401 - registers the review routes

@@ -150,6 +150,90 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+SCHEMAS.update({
+    "Annotation": {
+        "type": "object",
+        "required": ["id", "policy", "version", "target", "placement", "body", "body_html", "tags", "visibility", "status",
+                     "blocking", "author", "created_at", "updated_at", "replies"],
+        "properties": {
+            "id": {"type": "integer"}, "policy": {"type": "string"}, "version": {"type": "integer"},
+            "target": {"type": "object", "required": ["exact", "prefix", "suffix", "start", "end"]},
+            "placement": {"type": "object", "required": ["version", "status", "original", "score", "start", "end"],
+                          "properties": {"status": {"enum": ["exact", "moved", "edited", "orphaned"]},
+                                         "start": _NULLABLE_INT, "end": _NULLABLE_INT, "score": {"type": "number"}}},
+            "body": {"type": "string"}, "body_html": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "visibility": {"enum": ["confidential", "internal", "public"]}, "status": {"enum": ["open", "resolved"]},
+            "blocking": {"type": "boolean"}, "author": {"type": "string"},
+            "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+            "replies": {"type": "array", "items": {"type": "object", "required": ["id", "body", "author", "created_at"]}},
+        },
+    },
+    "AnnotationList": {
+        "type": "object", "required": ["items", "total", "policy", "version"],
+        "properties": {"items": {"type": "array", "items": _ref("Annotation")}, "total": {"type": "integer"},
+                       "policy": {"type": "string"}, "version": {"type": "integer"}},
+    },
+    "NewAnnotation": {
+        "type": "object", "required": ["target", "body"],
+        "properties": {
+            "target": {"type": "object", "required": ["start", "end"],
+                       "properties": {"exact": {"type": "string"}, "prefix": {"type": "string"}, "suffix": {"type": "string"},
+                                      "start": {"type": "integer"}, "end": {"type": "integer"}}},
+            "body": {"type": "string"}, "visibility": {"enum": ["confidential", "internal", "public"]},
+            "tags": {"type": "array", "items": {"type": "string"}}, "blocking": {"type": "boolean"},
+        },
+    },
+    "AnnotationCollection": {
+        "type": "object", "required": ["@context", "type"],
+        "properties": {"@context": {"const": "http://www.w3.org/ns/anno.jsonld"},
+                       "type": {"enum": ["AnnotationCollection", "AnnotationPage"]}},
+    },
+})
+
+_ANNOTATION_ID = {"name": "annotation_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_VERSION_QUERY = {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+
+ANNOTATION_PATHS: dict[str, Any] = {
+    "/policies/{code}/versions/{number}/annotations": {
+        "get": {"summary": "Notes on a version (made there or re-anchored there) that you may see",
+                "parameters": [_CODE, _NUMBER],
+                "responses": {"200": _json(_ref("AnnotationList"), "Notes"), **_problems(400, 401, 404, 422)}},
+        "post": {"summary": "Annotate a passage of the version",
+                 "parameters": [_CODE, _NUMBER],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewAnnotation")}}},
+                 "responses": {"201": _json(_ref("Annotation"), "Created"), **_problems(400, 401, 403, 404, 422)}},
+    },
+    "/policies/{code}/annotations": {
+        "get": {"summary": "Notes with their placement on a version (default: the newest)",
+                "parameters": [_CODE, _VERSION_QUERY],
+                "responses": {"200": _json(_ref("AnnotationList"), "Notes"), **_problems(400, 401, 404, 422)}},
+    },
+    "/policies/{code}/annotations.jsonld": {
+        "get": {"summary": "W3C Web Annotation collection of the notes on a version",
+                "parameters": [_CODE, _VERSION_QUERY, {"name": "page", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "AnnotationCollection (or AnnotationPage with ?page=)",
+                                      "content": {"application/ld+json": {"schema": _ref("AnnotationCollection")}}},
+                              **_problems(400, 401, 404, 422)}},
+    },
+    "/annotations/{annotation_id}": {
+        "get": {"summary": "One note", "parameters": [_ANNOTATION_ID],
+                "responses": {"200": _json(_ref("Annotation"), "The note"), **_problems(401, 404)}},
+        "patch": {"summary": "Edit the body (author) or resolve/reopen (status)", "parameters": [_ANNOTATION_ID],
+                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                      "type": "object", "properties": {"body": {"type": "string"}, "status": {"enum": ["open", "resolved"]}}}}}},
+                  "responses": {"200": _json(_ref("Annotation"), "The note"), **_problems(400, 401, 403, 404, 422)}},
+        "delete": {"summary": "Delete a note (kept in the audit trail)", "parameters": [_ANNOTATION_ID],
+                   "responses": {"204": {"description": "Deleted"}, **_problems(401, 403, 404)}},
+    },
+    "/annotations/{annotation_id}/replies": {
+        "post": {"summary": "Reply to a note", "parameters": [_ANNOTATION_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}}}}},
+                 "responses": {"201": _json(_ref("Annotation"), "The note with the reply"), **_problems(400, 401, 403, 404, 422)}},
+    },
+}
+
 _REVIEW_ID = {"name": "review_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _DATES = {"comment_opens_on": {"type": ["string", "null"], "format": "date"},
           "comment_closes_on": {"type": ["string", "null"], "format": "date"},
@@ -216,6 +300,7 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}, {}],
         "paths": {
             **REVIEW_PATHS,
+            **ANNOTATION_PATHS,
             "/tokens": {
                 "post": {
                     "summary": "Exchange a username and password for an API token", "security": [],
