@@ -13,7 +13,7 @@ from policyflow.db import make_engine, make_session_factory
 from policyflow.models.base import utcnow
 from policyflow.resources import static_dir, templates_dir
 from policyflow.services.policies import StoreSettings
-from policyflow.web import api, auth, errors, notification_pages, pages, requests, review_pages, security
+from policyflow.web import annotation_pages, api, auth, errors, notification_pages, pages, requests, review_pages, security
 from policyflow.web.extensions import csrf, login_manager
 from policyflow.web.templating import register_filters
 
@@ -67,7 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_filters(app)
     app.register_blueprint(auth.blueprint)
     # The review and notification routes live on the pages blueprint.
-    assert review_pages.blueprint is pages.blueprint is notification_pages.blueprint
+    assert review_pages.blueprint is pages.blueprint is notification_pages.blueprint is annotation_pages.blueprint
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     csrf.exempt(api.blueprint)  # the API takes bearer tokens only, never cookies

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, request, url_for
 
+from policyflow.core.rendering import render_markdown
 from policyflow.web.requests import actor
 
 
@@ -28,6 +29,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _datetime
     app.jinja_env.filters["date"] = _date
     app.jinja_env.globals["page_url"] = _page_url
+    app.jinja_env.globals["render_note"] = render_markdown  # sanitized, like policy text
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -329,3 +329,33 @@ def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login:
     follow(leader, "Standard policy review")
     assert "Published (current)" in (leader.locator("svg text").all_text_contents())
     check_a11y(leader, "workflow diagram")
+
+
+def test_reviewer_selects_words_and_adds_a_note(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "reviewer")
+    visit(page, "/policies/JFABD/versions/5")
+    # Select the first words of the first paragraph, as a mouse user would, then use the button.
+    quote = page.evaluate("""() => {
+        const node = document.querySelector("article.policy-text p").firstChild;
+        const words = node.textContent.split(" ").slice(0, 4).join(" ");
+        const range = document.createRange();
+        range.setStart(node, 0); range.setEnd(node, words.length);
+        const selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range);
+        document.querySelector("article.policy-text").dispatchEvent(new MouseEvent("mouseup", {bubbles: true}));
+        return words;
+    }""")
+    page.get_by_role("button", name="Add a note on the selection").click()
+    assert page.locator("#note-quote").input_value() == quote
+    assert page.evaluate("document.activeElement.id") == "note-body"
+    page.fill("#note-body", "Families should see the enrollment timeline first.")
+    page.fill("#note-tags", "family-impact")
+    check_a11y(page, "note form open")
+    submit(page, "Add note")
+    check_a11y(page, "note added")
+    card = page.locator(".note-card").filter(has_text="Families should see the enrollment timeline first.")
+    assert card.count() == 1
+    note_id = card.get_attribute("id").removeprefix("note-")
+    marked = " ".join(page.locator(f'mark[data-notes~="{note_id}"]').all_text_contents())
+    assert " ".join(marked.split()) == quote
+    page.locator(f'mark[data-notes~="{note_id}"]').first.click()
+    assert page.evaluate("document.activeElement.id") == f"note-{note_id}"

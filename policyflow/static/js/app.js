@@ -59,8 +59,67 @@
     });
   }
 
+  // Notes: selecting words in the text fills the "Add a note" form (mouse, keyboard or touch);
+  // clicking a highlight shows its card. Without this script the form takes a copied quote.
+  function setupNotes() {
+    var article = document.querySelector("article.policy-text[data-annotatable='yes']");
+    var form = document.getElementById("add-note");
+    if (article && form) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button primary selection-button";
+      button.textContent = "Add a note on the selection";
+      button.hidden = true;
+      article.parentNode.insertBefore(button, article);
+      var pending = null;
+      var capture = function () {
+        var selection = window.getSelection();
+        if (!selection || selection.isCollapsed || !article.contains(selection.anchorNode)) {
+          return;
+        }
+        var quote = selection.toString().replace(/\s+/g, " ").trim();
+        if (!quote) { return; }
+        var before = document.createRange();
+        before.setStart(article, 0);
+        before.setEnd(selection.getRangeAt(0).startContainer, selection.getRangeAt(0).startOffset);
+        var preceding = before.toString().replace(/\s+/g, " ");
+        var occurrence = 1;
+        var index = preceding.indexOf(quote);
+        while (index !== -1) { occurrence += 1; index = preceding.indexOf(quote, index + 1); }
+        pending = { quote: quote, occurrence: occurrence };
+        button.hidden = false;
+      };
+      article.addEventListener("mouseup", capture);
+      article.addEventListener("keyup", capture);
+      article.addEventListener("touchend", function () { window.setTimeout(capture, 50); });
+      button.addEventListener("click", function () {
+        if (!pending) { return; }
+        form.open = true;
+        form.querySelector("[name=quote]").value = pending.quote;
+        form.querySelector("[name=occurrence]").value = String(pending.occurrence);
+        form.scrollIntoView({ block: "nearest" });
+        form.querySelector("[name=body]").focus();
+        button.hidden = true;
+      });
+    }
+    document.addEventListener("click", function (event) {
+      var mark = event.target.closest && event.target.closest("mark.note-hl");
+      if (!mark) { return; }
+      var id = (mark.getAttribute("data-notes") || "").split(" ")[0];
+      var card = document.getElementById("note-" + id);
+      if (!card) { return; }
+      var previous = document.querySelector(".current-note");
+      if (previous) { previous.classList.remove("current-note"); }
+      card.classList.add("current-note");
+      card.setAttribute("tabindex", "-1");
+      card.scrollIntoView({ block: "nearest" });
+      card.focus({ preventScroll: true });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupChangeNavigation();
     warnOnUnsavedEdits();
+    setupNotes();
   });
 })();

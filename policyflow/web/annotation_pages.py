@@ -1,0 +1,108 @@
+"""Notes on the version page: highlights in the text, cards beside it, forms to add and answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from policyflow.core.errors import InvalidValue, PolicyflowError
+from policyflow.core.highlight import Highlight, highlight_html, source_span_for_quote
+from policyflow.models import Policy
+from policyflow.services import annotations, policies
+from policyflow.services.actors import Actor
+from policyflow.web.pages import blueprint, staff_required
+from policyflow.web.requests import actor, db
+
+FILTERS = ("tag", "status", "visibility", "author")
+
+
+def notes_for_page(policy: Policy, number: int, source: str, html: str, current: Actor) -> dict[str, Any]:
+    """Everything the version template needs about notes, honouring the filters in the query string."""
+    if not annotations.readable_visibilities(current):
+        return {"notes": [], "all_notes": [], "highlighted_html": html, "filters": {}, "tags": [], "authors": []}
+    placed = annotations.on_version(db(), current, policy, number)
+    filters = {name: request.args.get(name, "") for name in FILTERS}
+
+    def keep(item: annotations.Placed) -> bool:
+        note = item.annotation
+        author = note.author.username if note.author else ""
+        return ((not filters["tag"] or filters["tag"] in (note.tags or []))
+                and (not filters["status"] or note.status == filters["status"])
+                and (not filters["visibility"] or note.visibility == filters["visibility"])
+                and (not filters["author"] or author == filters["author"]))
+
+    shown = [item for item in placed if keep(item)]
+    highlights = [Highlight(item.annotation.id, item.start, item.end, f"vis-{item.annotation.visibility}")
+                  for item in shown if item.start is not None and item.end is not None]
+    return {
+        "notes": shown,
+        "all_notes": placed,
+        "highlighted_html": highlight_html(source, html, highlights),
+        "filters": filters,
+        "tags": sorted({tag for item in placed for tag in (item.annotation.tags or [])}),
+        "authors": sorted({item.annotation.author.username for item in placed if item.annotation.author}),
+        "writable": sorted(v for v, roles in annotations.WRITERS.items() if roles & current.roles),
+        "may_block": bool(annotations.BLOCKERS & current.roles),
+        "suggested_tags": annotations.SUGGESTED_TAGS,
+    }
+
+
+@blueprint.route("/policies/<code>/versions/<int:number>/annotations", methods=["POST"])
+@staff_required
+def add_note(code: str, number: int) -> Response:
+    current = actor()
+    policy = policies.get_policy(db(), current, code)
+    version = policies.get_version(db(), current, policy, number)
+    source = policies.version_text(db(), policy, version)
+    try:
+        occurrence = int(request.form.get("occurrence") or 1)
+    except ValueError:
+        occurrence = 1
+    span = source_span_for_quote(source, policies.version_html(db(), policy, version), request.form.get("quote", ""),
+                                 occurrence)
+    back = url_for("pages.version", code=policy.code, number=number)
+    if span is None:
+        flash("That passage was not found in this version; select the words in the text or copy them exactly.", "error")
+        return redirect(back + "#add-note")
+    tags = [tag for tag in request.form.get("tags", "").replace(";", ",").split(",") if tag.strip()]
+    try:
+        note = annotations.create(db(), current, policy, number, target={"start": span[0], "end": span[1]},
+                                  body=request.form.get("body", ""), visibility=request.form.get("visibility", "internal"),
+                                  tags=tags, blocking=request.form.get("blocking") == "on")
+    except PolicyflowError as error:
+        db().rollback()
+        flash(error.message, "error")
+        return redirect(back + "#add-note")
+    flash("Note added.", "success")
+    return redirect(back + f"#note-{note.id}")
+
+
+@blueprint.route("/annotations/<int:annotation_id>/replies", methods=["POST"])
+@staff_required
+def reply_note(annotation_id: int) -> Response:
+    return _act(annotation_id, lambda: annotations.reply(db(), actor(), annotation_id, request.form.get("body", "")),
+                "Reply added.")
+
+
+@blueprint.route("/annotations/<int:annotation_id>/status", methods=["POST"])
+@staff_required
+def note_status(annotation_id: int) -> Response:
+    status = request.form.get("status", "")
+    return _act(annotation_id, lambda: annotations.set_status(db(), actor(), annotation_id, status),
+                "Note resolved." if status == "resolved" else "Note reopened.")
+
+
+def _act(annotation_id: int, change: Any, done: str) -> Response:
+    back = request.form.get("back", "")
+    if not back.startswith("/") or back.startswith("//"):
+        raise InvalidValue("The form lost its way back; reload the page.")
+    try:
+        change()
+    except PolicyflowError as error:
+        db().rollback()
+        flash(error.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(back + f"#note-{annotation_id}")

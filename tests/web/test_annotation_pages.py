@@ -1,0 +1,59 @@
+"""Notes on the version page: add by quote, highlights, cards, filters, replies, resolve."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from tests.conftest import login
+
+
+def _version_page(client: FlaskClient, query: str = "") -> str:
+    return client.get(f"/policies/KB/versions/5{query}").get_data(as_text=True)
+
+
+def test_add_note_by_quote_and_work_with_it(client: FlaskClient) -> None:
+    login(client, "reviewer")
+    page = _version_page(client)
+    assert 'id="add-note"' in page and "Confidential (ombuds staff only)" not in page  # reviewers cannot write those
+    quote = re.sub(r"<[^>]+>", "", page.split('<article class="policy-text"')[1].split("<p>")[1].split("</p>")[0])
+    quote = " ".join(quote.split()[:5])
+    added = client.post("/policies/KB/versions/5/annotations",
+                        data={"quote": quote, "body": "Is this **plain** language?", "tags": "clarity, Family-Impact",
+                              "visibility": "internal", "blocking": "on"})
+    assert added.status_code == 302 and "#note-" in added.headers["Location"]
+    note_id = added.headers["Location"].rsplit("#note-", 1)[1]
+    page = _version_page(client)
+    assert f'id="note-{note_id}"' in page and "<strong>plain</strong>" in page and "blocking" in page
+    marked = "".join(re.findall(rf'<mark class="[^"]*" data-notes="(?:[\d ]* )?{note_id}(?: [\d ]*)?">([^<]*)</mark>', page))
+    assert " ".join(marked.split()) == quote
+    assert f'id="hl-{note_id}"' in page
+    # Filters
+    assert f'id="note-{note_id}"' in _version_page(client, "?tag=family-impact")
+    assert f'id="note-{note_id}"' not in _version_page(client, "?tag=legal")
+    assert f'id="note-{note_id}"' not in _version_page(client, "?status=resolved")
+    back = "/policies/KB/versions/5"
+    assert client.post(f"/annotations/{note_id}/replies", data={"body": "Yes, after the edit.", "back": back}).status_code == 302
+    assert "Yes, after the edit." in _version_page(client)
+    assert client.post(f"/annotations/{note_id}/status", data={"status": "resolved", "back": back}).status_code == 302
+    assert f'id="note-{note_id}"' in _version_page(client, "?status=resolved")
+    missing = client.post("/policies/KB/versions/5/annotations", data={"quote": "words that are not there", "body": "x"})
+    assert "was not found" in client.get(missing.headers["Location"].split("#")[0]).get_data(as_text=True)
+
+
+def test_confidential_note_invisible_to_others_on_the_page(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    page = _version_page(client)
+    quote = " ".join(re.sub(r"<[^>]+>", "", page.split('<article class="policy-text"')[1].split("<p>")[1]).split()[:4])
+    client.post("/policies/KB/versions/5/annotations", data={"quote": quote, "body": "TOP-SECRET family concern",
+                                                             "visibility": "confidential"})
+    assert "TOP-SECRET" in _version_page(client)
+    client.post("/logout")
+    for username in ("reviewer", "leader1", "admin"):
+        login(client, username)
+        page = _version_page(client)
+        assert "TOP-SECRET" not in page and "vis-confidential" not in page, username
+        client.post("/logout")
+    login(client, "stakeholder")
+    assert client.get("/policies/KB/versions/5").status_code == 404
