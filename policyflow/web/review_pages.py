@@ -13,7 +13,7 @@ from policyflow.core.diagram import workflow_svg
 from policyflow.core.errors import InvalidValue, PolicyflowError
 from policyflow.core.workflow import to_mermaid
 from policyflow.models import Review
-from policyflow.services import policies, reviews
+from policyflow.services import annotations, policies, reviews
 from policyflow.web.pages import blueprint, editor_required, staff_required
 from policyflow.web.requests import actor, db
 
@@ -32,12 +32,27 @@ def _now() -> Any:
     return current_app.config["CLOCK"]()
 
 
+def anchor_health(review: Review) -> dict[str, Any]:
+    """How the notes of earlier versions landed on the version under review."""
+    current = actor()
+    placed = [p for p in annotations.on_version(db(), current, review.policy, review.version_number) if p.status != "original"]
+    if not placed:
+        return {"total": 0}
+    text = policies.version_text(db(), review.policy, policies.get_version(db(), current, review.policy, review.version_number))
+    counts = {status: sum(1 for p in placed if p.status == status) for status in ("exact", "moved", "edited", "orphaned")}
+    return {
+        "total": len(placed), "counts": counts,
+        "edited": [(p, text[p.start:p.end]) for p in placed if p.status == "edited" and p.start is not None],
+        "orphaned": [p for p in placed if p.status == "orphaned"],
+    }
+
+
 def render_review(review: Review, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
     definition = reviews.definition_of(review)
     return render_template(
         "reviews/show.html", review=review, definition=definition,
         stage=definition.stage(review.state), actions=reviews.available_actions(db(), actor(), review, _now()),
-        error=error, now=_now(),
+        error=error, now=_now(), health=anchor_health(review),
     ), status
 
 

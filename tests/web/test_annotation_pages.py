@@ -57,3 +57,29 @@ def test_confidential_note_invisible_to_others_on_the_page(client: FlaskClient) 
         client.post("/logout")
     login(client, "stakeholder")
     assert client.get("/policies/KB/versions/5").status_code == 404
+
+
+def test_review_page_shows_anchor_health(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    api = client.get("/api/v1/policies/KB/versions/5").get_json()
+    text = api["text"]
+    paragraphs = [p for p in text.split("\n\n") if not p.startswith(("#", "-", "1.", "|")) and len(p) > 80]
+    keep, reword, drop = paragraphs[0], paragraphs[1], paragraphs[2]
+    for quote in (keep[:40], reword[:60], drop[:50]):
+        start = text.index(quote)
+        response = client.post("/api/v1/policies/KB/versions/5/annotations", json={
+            "target": {"start": start, "end": start + len(quote)}, "body": f"About: {quote[:20]}"},
+            headers={"Authorization": "Bearer " + client.post("/api/v1/tokens", json={
+                "username": "ombuds", "password": "demo-password"}).get_json()["token"]})
+        assert response.status_code == 201
+    words = reword[:60].split(" ")
+    words[2] = words[2].upper() + "-revised"
+    new_text = text.replace(reword[:60], " ".join(words)).replace(drop + "\n\n", "")
+    saved = client.post("/policies/KB/edit", data={"text": new_text, "summary": "Rewords and trims.", "base_version": 5,
+                                                   "action": "save"})
+    assert saved.status_code == 302
+    review_id = client.get("/api/v1/reviews?policy=KB", headers={"Authorization": "Bearer " + client.post(
+        "/api/v1/tokens", json={"username": "ombuds", "password": "demo-password"}).get_json()["token"]}).get_json()["items"][0]["id"]
+    page = client.get(f"/reviews/{review_id}").get_data(as_text=True)
+    assert "Notes carried to version 6" in page
+    assert "Passage no longer in the text" in page and drop[:30] in page
