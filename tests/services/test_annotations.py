@@ -107,3 +107,15 @@ def test_blocking_note_holds_the_review(session: Session, review: annotations.An
     assert "1 blocking note(s) are still open" in held.value.message
     annotations.set_status(session, who(session, "reviewer"), blocker.id, "resolved")
     act(session, review, "ombuds", "submit_for_equity_review")
+
+
+def test_demo_notes_cover_every_visibility_status_and_placement(session: Session) -> None:
+    from collections import Counter
+
+    from policyflow.models import Annotation, AnnotationPlacement
+
+    placements = Counter(session.scalars(select(AnnotationPlacement.status)))
+    assert placements["exact"] and placements["edited"] and placements["orphaned"]
+    notes = session.scalars(select(Annotation)).all()
+    assert {n.visibility for n in notes} == {"confidential", "internal", "public"}
+    assert {n.status for n in notes} == {"open", "resolved"}
