@@ -359,3 +359,24 @@ def test_reviewer_selects_words_and_adds_a_note(page: Any, login: Any, visit: An
     assert " ".join(marked.split()) == quote
     page.locator(f'mark[data-notes~="{note_id}"]').first.click()
     assert page.evaluate("document.activeElement.id") == f"note-{note_id}"
+
+
+def test_saved_version_carries_notes_and_shows_anchor_health(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "ombuds")
+    visit(page, "/policies/KB/edit")
+    base = page.locator("input[name=base_version]").input_value()
+    visit(page, f"/policies/KB/versions/{base}")
+    cards = page.locator(".note-card:not(.resolved)").count()
+    assert cards >= 2
+    visit(page, "/policies/KB/edit")
+    text = page.locator("#text").input_value()
+    paragraph = next(p for p in text.split("\n\n") if len(p) > 200 and not p.startswith(("#", "|", "-")))
+    page.fill("#text", text.replace(paragraph, paragraph + " Families may ask for this in their home language."))
+    page.fill("#summary", "Adds a home-language sentence.")
+    submit(page, "Save new version")
+    check_a11y(page, "version saved with notes")
+    assert page.locator(".note-card").count() >= cards  # every open note of the base version is on the new one
+    visit(page, "/policies/KB")
+    follow(page, re.search(r"Review \d+ \(standard-review\)", page.locator(".review-box").inner_text()).group(0))
+    check_a11y(page, "review with anchor health")
+    assert "Notes carried to version" in page.locator(".anchor-health").inner_text()
