@@ -14,14 +14,12 @@ edited words); a quote in a deleted paragraph is ``orphaned``.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import platform
 import random
 import re
 import statistics
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import textgen
 from diff_match_patch import diff_match_patch
+from report import median_seconds, print_table
 
 from policyflow.core.anchoring import reanchor, reanchor_many
 from policyflow.core.diffing import diff
@@ -201,16 +200,6 @@ def first_occurrence(old: str, new: str, selectors: list[dict]) -> list[dict]:
     return results
 
 
-def median_seconds(function, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def accuracy_rows(name: str, results: list[dict], truths: list[Truth], new: str) -> list[str]:
     by_kind: Counter[str] = Counter()
     right_by_kind: Counter[str] = Counter()
@@ -220,15 +209,6 @@ def accuracy_rows(name: str, results: list[dict], truths: list[Truth], new: str)
     cells = [f"{right_by_kind[k] / by_kind[k]:.1%}" if by_kind[k] else "-" for k in ("exact", "moved", "edited", "orphaned")]
     total = sum(right_by_kind.values()) / len(truths)
     return [name, f"{total:.1%}", *cells]
-
-
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    print("  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)))
-    print("  ".join("-" * width for width in widths))
-    for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
-    print()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import gc
 import os
 import platform
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import textgen
+from report import median_seconds, print_table
 
 from policyflow.core.diffing import apply_patch, diff, make_patch, redline_html
 from policyflow.core.versioning import StoredVersion, is_keyframe, reconstruct, sha256_text
@@ -55,16 +53,6 @@ def cases() -> list[Case]:
     ]
 
 
-def median_seconds(function: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def build_history() -> tuple[list[str], list[StoredVersion]]:
     """100 versions of a 50 KB policy, 2% of sentences edited per version, stored as the app does."""
     texts = [textgen.policy_text(50_000, 11)]
@@ -90,16 +78,6 @@ def fmt_ms(seconds: float | None) -> str:
 
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
-
-
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    line = "  ".join("-" * width for width in widths)
-    print("  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)))
-    print(line)
-    for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
-    print()
 
 
 def main(argv: list[str] | None = None) -> int:
