@@ -187,6 +187,37 @@ def delete(session: Session, actor: Actor, annotation_id: int) -> Annotation:
     return annotation
 
 
+def reattach(session: Session, actor: Actor, annotation_id: int, version_number: int, *, start: int | None = None,
+             end: int | None = None) -> AnnotationPlacement:
+    """A person confirms where a carried note belongs on a later version, or points it at new words.
+
+    Without a span, the current placement is confirmed as it is.
+    """
+    annotation = _get(session, actor, annotation_id)
+    is_author = actor.user is not None and actor.user.id == annotation.author_id
+    if not (actor.is_system or is_author or "ombuds" in actor.roles):
+        raise PermissionDenied("Only the author and ombuds staff can re-attach a note.")
+    if version_number == annotation.version_number:
+        raise InvalidValue("The note was made on this version; its passage is the one it was written on.")
+    placement = session.scalar(select(AnnotationPlacement).where(
+        AnnotationPlacement.annotation_id == annotation.id, AnnotationPlacement.version_number == version_number))
+    if placement is None:
+        raise NotFound(f"The note was not carried to version {version_number}.")
+    if start is None or end is None:
+        if placement.start is None:
+            raise InvalidValue("An orphaned note needs new words to attach to.")
+    else:
+        version = policies.get_version(session, actor, annotation.policy, version_number)
+        text = policies.version_text(session, annotation.policy, version)
+        start, end = _check_target(text, {"start": start, "end": end})
+        placement.status = "exact" if text[start:end] == annotation.exact else "edited"
+        placement.start, placement.end, placement.score = start, end, 1.0
+    placement.confirmed_by_id = actor.user.id if actor.user else None
+    session.flush()
+    _record(session, actor, "annotation.reattached", annotation, placed_on=version_number, status=placement.status)
+    return placement
+
+
 def on_version(session: Session, actor: Actor, policy: Policy, version_number: int) -> list[Placed]:
     """The notes the actor may see on a version: made there, or placed there by re-anchoring."""
     policies.get_version(session, actor, policy, version_number)

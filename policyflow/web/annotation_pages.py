@@ -106,3 +106,31 @@ def _act(annotation_id: int, change: Any, done: str) -> Response:
     else:
         flash(done, "success")
     return redirect(back + f"#note-{annotation_id}")
+
+
+@blueprint.route("/annotations/<int:annotation_id>/placements/<int:number>", methods=["POST"])
+@staff_required
+def reattach_note(annotation_id: int, number: int) -> Response:
+    current = actor()
+    back = request.form.get("back", "")
+    if not back.startswith("/") or back.startswith("//"):
+        raise InvalidValue("The form lost its way back; reload the page.")
+    try:
+        span = None
+        quote = request.form.get("quote", "").strip()
+        if quote:
+            note = annotations._get(db(), current, annotation_id)
+            version = policies.get_version(db(), current, note.policy, number)
+            source = policies.version_text(db(), note.policy, version)
+            span = source_span_for_quote(source, policies.version_html(db(), note.policy, version), quote,
+                                         int(request.form.get("occurrence") or 1))
+            if span is None:
+                raise InvalidValue("Those words are not in this version; select them in the text or copy them exactly.")
+        annotations.reattach(db(), current, annotation_id, number, start=span[0] if span else None,
+                             end=span[1] if span else None)
+    except PolicyflowError as error:
+        db().rollback()
+        flash(error.message, "error")
+    else:
+        flash("Note re-attached." if quote else "Placement confirmed.", "success")
+    return redirect(back + f"#note-{annotation_id}")

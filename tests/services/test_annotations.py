@@ -119,3 +119,22 @@ def test_demo_notes_cover_every_visibility_status_and_placement(session: Session
     notes = session.scalars(select(Annotation)).all()
     assert {n.visibility for n in notes} == {"confidential", "internal", "public"}
     assert {n.status for n in notes} == {"open", "resolved"}
+
+
+def test_a_person_reattaches_an_orphaned_note(session: Session, review: object) -> None:
+    gone = note(session, "reviewer", "school of origin")
+    policy = policies.get_policy(session, who(session, "ombuds"), "ANN1")
+    new_text = TEXT.replace("keep their school of origin", "stay in the school they attended before placement")
+    policies.save_version(session, who(session, "ombuds"), STORE, policy, text=new_text, summary="Rewords.", base_version=1)
+    placement = next(p for p in annotations.on_version(session, who(session, "ombuds"), policy, 2) if p.annotation.id == gone.id)
+    if placement.status != "orphaned":
+        assert placement.status == "edited"
+    with pytest.raises(PermissionDenied):
+        annotations.reattach(session, who(session, "leader1"), gone.id, 2, start=0, end=5)
+    words = "the school they attended before placement"
+    start = new_text.index(words)
+    fixed = annotations.reattach(session, who(session, "reviewer"), gone.id, 2, start=start, end=start + len(words))
+    assert (fixed.status, fixed.start, fixed.end, fixed.score) == ("edited", start, start + len(words), 1.0)
+    assert fixed.confirmed_by_id is not None
+    actions = session.scalars(select(Event.action).where(Event.subject == f"annotation:{gone.id}")).all()
+    assert "annotation.reattached" in actions

@@ -83,3 +83,18 @@ def test_review_page_shows_anchor_health(client: FlaskClient) -> None:
     page = client.get(f"/reviews/{review_id}").get_data(as_text=True)
     assert "Notes carried to version 6" in page
     assert "Passage no longer in the text" in page and drop[:30] in page
+
+
+def test_reattach_form_on_the_version_page(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    page = client.get("/policies/GAE/versions/5").get_data(as_text=True)
+    note_id = re.search(r'action="/annotations/(\d+)/placements/5"', page).group(1)
+    text = client.get("/api/v1/policies/GAE/versions/5").get_json()["text"]
+    words = " ".join(text.split("\n\n")[2].split()[:5])
+    done = client.post(f"/annotations/{note_id}/placements/5",
+                       data={"quote": words, "back": "/policies/GAE/versions/5"})
+    assert done.status_code == 302
+    assert "Note re-attached." in client.get("/policies/GAE/versions/5").get_data(as_text=True)
+    note = client.get("/api/v1/policies/GAE/annotations?version=5").get_json()["items"]
+    placed = next(n for n in note if str(n["id"]) == note_id)["placement"]
+    assert " ".join(placed["exact"].split()) == words

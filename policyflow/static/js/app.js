@@ -92,6 +92,15 @@
       article.addEventListener("mouseup", capture);
       article.addEventListener("keyup", capture);
       article.addEventListener("touchend", function () { window.setTimeout(capture, 50); });
+      document.querySelectorAll(".reattach-form").forEach(function (reattach) {
+        reattach.addEventListener("submit", function () {
+          var field = reattach.querySelector("[name=quote]");
+          if (pending && !field.value) {
+            field.value = pending.quote;
+            reattach.querySelector("[name=occurrence]").value = String(pending.occurrence);
+          }
+        });
+      });
       button.addEventListener("click", function () {
         if (!pending) { return; }
         form.open = true;
