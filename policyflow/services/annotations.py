@@ -53,7 +53,7 @@ def can_read(actor: Actor, annotation: Annotation) -> bool:
     return annotation.visibility in readable_visibilities(actor) and annotation.deleted_at is None
 
 
-def _get(session: Session, actor: Actor, annotation_id: int) -> Annotation:
+def get(session: Session, actor: Actor, annotation_id: int) -> Annotation:
     annotation = session.get(Annotation, annotation_id)
     # Not found and not allowed read the same: a confidential note's existence is not disclosed.
     if annotation is None or not can_read(actor, annotation):
@@ -134,7 +134,7 @@ def _record(session: Session, actor: Actor, action: str, annotation: Annotation,
 
 
 def reply(session: Session, actor: Actor, annotation_id: int, body: str) -> AnnotationReply:
-    annotation = _get(session, actor, annotation_id)
+    annotation = get(session, actor, annotation_id)
     if not (actor.is_system or WRITERS[annotation.visibility] & actor.roles):
         raise PermissionDenied("Your role cannot reply to this note.")
     row = AnnotationReply(annotation_id=annotation.id, author_id=actor.user.id if actor.user else None,
@@ -146,7 +146,7 @@ def reply(session: Session, actor: Actor, annotation_id: int, body: str) -> Anno
 
 
 def set_status(session: Session, actor: Actor, annotation_id: int, status: str) -> Annotation:
-    annotation = _get(session, actor, annotation_id)
+    annotation = get(session, actor, annotation_id)
     if status not in ("open", "resolved"):
         raise InvalidValue("Status is 'open' or 'resolved'.")
     is_author = actor.user is not None and actor.user.id == annotation.author_id
@@ -163,7 +163,7 @@ def set_status(session: Session, actor: Actor, annotation_id: int, status: str) 
 
 
 def edit(session: Session, actor: Actor, annotation_id: int, body: str) -> Annotation:
-    annotation = _get(session, actor, annotation_id)
+    annotation = get(session, actor, annotation_id)
     if actor.user is None or actor.user.id != annotation.author_id:
         raise PermissionDenied("Only the author can edit a note.")
     new_body = _clean_body(body)
@@ -177,7 +177,7 @@ def edit(session: Session, actor: Actor, annotation_id: int, body: str) -> Annot
 
 
 def delete(session: Session, actor: Actor, annotation_id: int) -> Annotation:
-    annotation = _get(session, actor, annotation_id)
+    annotation = get(session, actor, annotation_id)
     is_author = actor.user is not None and actor.user.id == annotation.author_id
     if not (actor.is_system or is_author or "ombuds" in actor.roles):
         raise PermissionDenied("Only the author and ombuds staff can delete a note.")
@@ -193,7 +193,7 @@ def reattach(session: Session, actor: Actor, annotation_id: int, version_number:
 
     Without a span, the current placement is confirmed as it is.
     """
-    annotation = _get(session, actor, annotation_id)
+    annotation = get(session, actor, annotation_id)
     is_author = actor.user is not None and actor.user.id == annotation.author_id
     if not (actor.is_system or is_author or "ombuds" in actor.roles):
         raise PermissionDenied("Only the author and ombuds staff can re-attach a note.")

@@ -119,7 +119,7 @@ def reattach_note(annotation_id: int, number: int) -> Response:
         span = None
         quote = request.form.get("quote", "").strip()
         if quote:
-            note = annotations._get(db(), current, annotation_id)
+            note = annotations.get(db(), current, annotation_id)
             version = policies.get_version(db(), current, note.policy, number)
             source = policies.version_text(db(), note.policy, version)
             span = source_span_for_quote(source, policies.version_html(db(), note.policy, version), quote,

@@ -73,3 +73,25 @@ def test_w3c_annotation_collection(client: FlaskClient) -> None:
         assert all(body["type"] == "TextualBody" and "value" in body for body in bodies)
     page_one = client.get("/api/v1/policies/KB/annotations.jsonld?version=5&page=1", headers=ombuds).get_json()
     assert page_one["type"] == "AnnotationPage" and page_one["@context"] == "http://www.w3.org/ns/anno.jsonld"
+
+
+def test_reattach_over_the_api(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    ombuds = api_token(client, "ombuds")
+    carried = [n for n in client.get("/api/v1/policies/GAE/annotations?version=5", headers=ombuds).get_json()["items"]
+               if not n["placement"]["original"]]
+    orphan = next(n for n in carried if n["placement"]["status"] == "orphaned")
+    confirm = client.post(f"/api/v1/annotations/{orphan['id']}/placements", headers=ombuds, json={"version": 5})
+    assert conforms(spec, confirm, "post", "/annotations/{annotation_id}/placements")["status"] == 422
+    text = client.get("/api/v1/policies/GAE/versions/5", headers=ombuds).get_json()["text"]
+    words = " ".join(text.split("\n\n")[2].split()[:6])
+    start = text.index(words)
+    moved = client.post(f"/api/v1/annotations/{orphan['id']}/placements", headers=ombuds,
+                        json={"version": 5, "start": start, "end": start + len(words)})
+    placement = conforms(spec, moved, "post", "/annotations/{annotation_id}/placements")["placement"]
+    assert (placement["start"], placement["exact"]) == (start, words)
+    half = client.post(f"/api/v1/annotations/{orphan['id']}/placements", headers=ombuds, json={"version": 5, "start": 1})
+    assert half.status_code == 422
+    reviewer = client.post(f"/api/v1/annotations/{orphan['id']}/placements", headers=api_token(client, "reviewer"),
+                           json={"version": 5})
+    assert reviewer.status_code == 404  # a confidential note: reviewers cannot even see it

@@ -97,7 +97,7 @@ def create_annotation(code: str, number: int) -> tuple[dict[str, Any], int]:
 
 
 def _one(annotation_id: int) -> dict[str, Any]:
-    note = annotations._get(db(), actor(), annotation_id)
+    note = annotations.get(db(), actor(), annotation_id)
     text = _version_and_text(note.policy, note.version_number)
     return annotation_json(Placed(note, note.version_number, "original", note.start, note.end, 1.0), text)
 
@@ -124,6 +124,21 @@ def change_annotation(annotation_id: int) -> dict[str, Any]:
     if "status" in body:
         annotations.set_status(db(), actor(), annotation_id, _field(body, "status", str))
     return _one(annotation_id)
+
+
+@blueprint.post("/annotations/<int:annotation_id>/placements")
+def reattach_annotation(annotation_id: int) -> dict[str, Any]:
+    """Confirm a carried note's placement on a version ({version}) or point it at new words ({version, start, end})."""
+    _require_user()
+    body = _json_body()
+    number = _field(body, "version", int)
+    start, end = _field(body, "start", int, required=False), _field(body, "end", int, required=False)
+    if (start is None) != (end is None):
+        raise InvalidValue("Give both 'start' and 'end', or neither to confirm the placement as it is.")
+    annotations.reattach(db(), actor(), annotation_id, number, start=start, end=end)
+    note = annotations.get(db(), actor(), annotation_id)
+    placed = next(item for item in annotations.on_version(db(), actor(), note.policy, number) if item.annotation.id == note.id)
+    return annotation_json(placed, _version_and_text(note.policy, number))
 
 
 @blueprint.delete("/annotations/<int:annotation_id>")

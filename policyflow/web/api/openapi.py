@@ -226,6 +226,15 @@ ANNOTATION_PATHS: dict[str, Any] = {
         "delete": {"summary": "Delete a note (kept in the audit trail)", "parameters": [_ANNOTATION_ID],
                    "responses": {"204": {"description": "Deleted"}, **_problems(401, 403, 404)}},
     },
+    "/annotations/{annotation_id}/placements": {
+        "post": {"summary": "Confirm or re-attach a carried note on a later version (author, ombuds)",
+                 "parameters": [_ANNOTATION_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["version"],
+                     "properties": {"version": {"type": "integer"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}}}},
+                 "responses": {"200": _json(_ref("Annotation"), "The note as placed on that version"),
+                               **_problems(400, 401, 403, 404, 422)}},
+    },
     "/annotations/{annotation_id}/replies": {
         "post": {"summary": "Reply to a note", "parameters": [_ANNOTATION_ID],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
