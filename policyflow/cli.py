@@ -197,14 +197,22 @@ def workflows() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @pass_context
 def workflows_check(ctx: _Context, paths: tuple[Path, ...]) -> None:
-    from policyflow.core.workflow import WorkflowDefinitionError, check_folder, load_workflow
+    from policyflow.core.vocabulary import FILE_NAME as VOCABULARIES
+    from policyflow.core.workflow import WorkflowDefinitionError, check_folder, load_workflow, workflow_names
 
     problems: list[str] = []
     checked = 0
     for path in paths or (ctx.settings.workflows_dir,):
         if path.is_dir():
             problems.extend(check_folder(path))
-            checked += len([p for p in path.glob("*.yaml") if p.stem != "equity-assessment"])
+            checked += len(workflow_names(path))
+            if (path / VOCABULARIES).is_file():
+                problems.extend(_vocabulary_problems(path / VOCABULARIES))
+                checked += 1
+            continue
+        if path.name == VOCABULARIES:
+            problems.extend(_vocabulary_problems(path))
+            checked += 1
             continue
         checked += 1
         try:
@@ -217,7 +225,20 @@ def workflows_check(ctx: _Context, paths: tuple[Path, ...]) -> None:
         click.echo(problem, err=True)
     if problems:
         sys.exit(1)
-    click.echo(f"{checked} workflow file(s) valid.")
+    click.echo(f"{checked} file(s) valid.")
+
+
+def _vocabulary_problems(path: Path) -> list[str]:
+    from policyflow.core.vocabulary import load_vocabularies_text
+    from policyflow.core.workflow import WorkflowDefinitionError
+
+    try:
+        load_vocabularies_text(path.read_text(encoding="utf-8"), str(path))
+    except WorkflowDefinitionError as error:
+        return list(error.problems)
+    except OSError as error:
+        return [f"{path}:1: cannot be read ({error.strerror})"]
+    return []
 
 
 @workflows.command("diagram", help="Print the workflow NAME as a Mermaid state diagram.")

@@ -67,11 +67,15 @@ def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
     assert tampered.returncode == 1 and "BROKEN at event 5" in tampered.stderr
     assert run(instance, "db", "current").stdout.strip() == head
 
-    assert "3 workflow file(s) valid" in run(instance, "workflows", "check").stdout
+    assert "4 file(s) valid" in run(instance, "workflows", "check").stdout
     broken = tmp_path / "broken.yaml"
     broken.write_text("title: Broken\ninitial: nowhere\nstages:\n  draft:\n    label: Draft\nactions: []\n")
     failed = run(instance, "workflows", "check", str(broken), check=False)
     assert failed.returncode == 1 and "broken.yaml:2:" in failed.stderr
+    words = tmp_path / "vocabularies.yaml"
+    words.write_text("annotation_tags:\n  equity: Equity\n  Bad Tag: no\ncomment_categories:\n  student: Student\n")
+    failed = run(instance, "workflows", "check", str(words), check=False)
+    assert failed.returncode == 1 and "vocabularies.yaml:3: the term 'Bad Tag'" in failed.stderr
     diagram = run(instance, "workflows", "diagram", "standard-review", "--current", "approval").stdout
     assert diagram.startswith("stateDiagram-v2") and "submit_for_equity_review" not in diagram.split("\n")[0]
     assert "approval" in diagram

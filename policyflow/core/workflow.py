@@ -115,7 +115,7 @@ class WorkflowDefinition:
 # Loading and validation
 # ---------------------------------------------------------------------------------------------
 
-EXCLUDED_FILES = ("equity-assessment.yaml",)  # lives in the same folder but is not a workflow
+EXCLUDED_FILES = ("equity-assessment.yaml", "vocabularies.yaml")  # live in the same folder but are not workflows
 
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _RESERVED_NAMES = frozenset({"state", "trigger"})  # attributes of the engine's model; an action may not shadow them
@@ -138,11 +138,11 @@ _KIND = {"tag:yaml.org,2002:float": "a number", _INT_TAG: "a whole number", _BOO
          _NULL_TAG: "empty", "tag:yaml.org,2002:timestamp": "a date"}
 
 
-def _line(node: yaml.Node) -> int:
+def line_of(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
-def _describe(node: yaml.Node) -> str:
+def describe_node(node: yaml.Node) -> str:
     """What a node is, in words, for 'must be X, not Y' messages."""
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
@@ -159,7 +159,7 @@ def _join(names: Iterable[str]) -> str:
     return ", ".join(names)
 
 
-class _Checker:
+class YamlChecker:
     """Walks the composed YAML node tree, collecting every problem with its line number."""
 
     def __init__(self, label: str) -> None:
@@ -184,31 +184,31 @@ class _Checker:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
                 if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:merge":
-                    self.problem(_line(key_node), f"merge keys (<<) are not supported in {where}; write the keys out")
+                    self.problem(line_of(key_node), f"merge keys (<<) are not supported in {where}; write the keys out")
                 else:
-                    self.problem(_line(key_node), f"keys in {where} must be text, not {_describe(key_node)}")
+                    self.problem(line_of(key_node), f"keys in {where} must be text, not {describe_node(key_node)}")
                 continue
             key = key_node.value
             if key in entries:
-                self.problem(_line(key_node), f"duplicate key {key!r} in {where} (first given on line {_line(entries[key][0])})")
+                self.problem(line_of(key_node), f"duplicate key {key!r} in {where} (first given on line {line_of(entries[key][0])})")
                 continue
             entries[key] = (key_node, value_node)
             if key not in allowed:
-                self.problem(_line(key_node), f"unknown key {key!r} in {where}; allowed keys: {_join(allowed)}")
+                self.problem(line_of(key_node), f"unknown key {key!r} in {where}; allowed keys: {_join(allowed)}")
         missing = [key for key in required if key not in entries]
         if missing:
             noun = "key" if len(missing) == 1 else "keys"
-            self.problem(_line(node), f"{where} is missing the required {noun} {_join(repr(k) for k in missing)}")
+            self.problem(line_of(node), f"{where} is missing the required {noun} {_join(repr(k) for k in missing)}")
         return {key: value for key, value in entries.items() if key in allowed}
 
     def text(self, node: yaml.Node, what: str, *, empty_ok: bool = False) -> str | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR_TAG:
             if not node.value.strip() and not empty_ok:
-                self.problem(_line(node), f"{what} must not be empty")
+                self.problem(line_of(node), f"{what} must not be empty")
                 return None
             return node.value
         hint = " (put it in quotes)" if isinstance(node, yaml.ScalarNode) and node.value and node.tag in _KIND else ""
-        self.problem(_line(node), f"{what} must be text, not {_describe(node)}{hint}")
+        self.problem(line_of(node), f"{what} must be text, not {describe_node(node)}{hint}")
         return None
 
     def name(self, node: yaml.Node, what: str) -> str | None:
@@ -216,14 +216,14 @@ class _Checker:
         if value is None:
             return None
         if not _NAME_PATTERN.match(value):
-            self.problem(_line(node), f"{what} {value!r} must be lower-case letters, digits and underscores, starting with a letter")
+            self.problem(line_of(node), f"{what} {value!r} must be lower-case letters, digits and underscores, starting with a letter")
             return None
         return value
 
     def flag(self, node: yaml.Node, what: str) -> bool:
         if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL_TAG:
             return node.value.lower() in ("true", "yes", "on", "y")
-        self.problem(_line(node), f"{what} must be true or false, not {_describe(node)}")
+        self.problem(line_of(node), f"{what} must be true or false, not {describe_node(node)}")
         return False
 
     def positive_int(self, node: yaml.Node, what: str) -> int | None:
@@ -234,13 +234,13 @@ class _Checker:
                 value = 0
             if value > 0:
                 return value
-        self.problem(_line(node), f"{what} must be a positive whole number of days, not {_describe(node)}")
+        self.problem(line_of(node), f"{what} must be a positive whole number of days, not {describe_node(node)}")
         return None
 
     def text_list(self, node: yaml.Node, what: str, item: str) -> list[tuple[str, yaml.Node]] | None:
         """A list of text items (item nodes kept for line numbers); duplicates reported and dropped."""
         if not isinstance(node, yaml.SequenceNode):
-            self.problem(_line(node), f"{what} must be a list of {item}s (write [] for none), not {_describe(node)}")
+            self.problem(line_of(node), f"{what} must be a list of {item}s (write [] for none), not {describe_node(node)}")
             return None
         items: list[tuple[str, yaml.Node]] = []
         seen: dict[str, int] = {}
@@ -249,9 +249,9 @@ class _Checker:
             if value is None:
                 continue
             if value in seen:
-                self.problem(_line(child), f"{what} lists {value!r} twice (also on line {seen[value]})")
+                self.problem(line_of(child), f"{what} lists {value!r} twice (also on line {seen[value]})")
                 continue
-            seen[value] = _line(child)
+            seen[value] = line_of(child)
             items.append((value, child))
         return items
 
@@ -269,7 +269,7 @@ class _ActionEntry:
     no_roles: bool  # roles was given as an empty list
 
 
-def _compose(text: str, checker: _Checker) -> yaml.Node | None:
+def compose_yaml(text: str, checker: YamlChecker) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
@@ -290,11 +290,11 @@ def _compose(text: str, checker: _Checker) -> yaml.Node | None:
     return None
 
 
-def _read_stages(checker: _Checker, node: yaml.Node) -> dict[str, Stage]:
+def _read_stages(checker: YamlChecker, node: yaml.Node) -> dict[str, Stage]:
     stages: dict[str, Stage] = {}
     key_nodes: dict[str, yaml.Node] = {}
     if not isinstance(node, yaml.MappingNode) or not node.value:
-        checker.problem(_line(node), f"'stages' must be a mapping of stage name to stage, not {_describe(node)}"
+        checker.problem(line_of(node), f"'stages' must be a mapping of stage name to stage, not {describe_node(node)}"
                         if not isinstance(node, yaml.MappingNode) else "'stages' must define at least one stage")
         return stages
     for key_node, value_node in node.value:
@@ -303,15 +303,15 @@ def _read_stages(checker: _Checker, node: yaml.Node) -> dict[str, Stage]:
             checker.unnamed_stages = True
             continue
         if name in key_nodes:
-            checker.problem(_line(key_node), f"duplicate stage {name!r} (first defined on line {_line(key_nodes[name])})")
+            checker.problem(line_of(key_node), f"duplicate stage {name!r} (first defined on line {line_of(key_nodes[name])})")
             continue
         key_nodes[name] = key_node
         where = f"stage {name!r}"
         if not isinstance(value_node, yaml.MappingNode):
-            checker.problem(_line(value_node),
-                            f"{where} must be a mapping with keys {_join(_STAGE_ALLOWED)}, not {_describe(value_node)}")
+            checker.problem(line_of(value_node),
+                            f"{where} must be a mapping with keys {_join(_STAGE_ALLOWED)}, not {describe_node(value_node)}")
             checker.doubtful_stages.add(name)
-            stages[name] = Stage(name=name, label=name, line=_line(key_node))
+            stages[name] = Stage(name=name, label=name, line=line_of(key_node))
             continue
         before = len(checker.problems)
         fields = checker.mapping(value_node, where, _STAGE_REQUIRED, _STAGE_ALLOWED)
@@ -329,32 +329,32 @@ def _read_stages(checker: _Checker, node: yaml.Node) -> dict[str, Stage]:
             roles = checker.text_list(fields["notify"][1], f"'notify' of {where}", "role")
             for role, role_node in roles or ():
                 if role not in KNOWN_ROLES:
-                    checker.problem(_line(role_node),
+                    checker.problem(line_of(role_node),
                                     f"unknown role {role!r} in 'notify' of {where}; known roles: {_join(KNOWN_ROLES)}")
             values["notify"] = tuple(role for role, _ in roles or () if role in KNOWN_ROLES)
         stage = Stage(name=name, label=values.get("label") or name, description=values.get("description") or "",
                       editable=values.get("editable", False), public=values.get("public", False), final=values.get("final", False),
-                      deadline_days=values.get("deadline_days"), notify=values.get("notify", ()), line=_line(key_node))
+                      deadline_days=values.get("deadline_days"), notify=values.get("notify", ()), line=line_of(key_node))
         if stage.final and "deadline_days" in fields:
-            checker.problem(_line(fields["deadline_days"][0]), f"final {where} cannot have a deadline: nothing happens after it")
+            checker.problem(line_of(fields["deadline_days"][0]), f"final {where} cannot have a deadline: nothing happens after it")
         stages[name] = stage
         if len(checker.problems) != before:
             checker.doubtful_stages.add(name)
     return stages
 
 
-def _read_actions(checker: _Checker, node: yaml.Node, stages: dict[str, Stage] | None) -> tuple[list[_ActionEntry], bool]:
+def _read_actions(checker: YamlChecker, node: yaml.Node, stages: dict[str, Stage] | None) -> tuple[list[_ActionEntry], bool]:
     """The action entries that could be read, and whether every entry was read completely."""
     entries: list[_ActionEntry] = []
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        checker.problem(_line(node), f"'actions' must be a list of actions, not {_describe(node)}"
+        checker.problem(line_of(node), f"'actions' must be a list of actions, not {describe_node(node)}"
                         if not isinstance(node, yaml.SequenceNode) else "'actions' must list at least one action")
         return entries, False
     complete = True
     for index, item in enumerate(node.value, start=1):
         if not isinstance(item, yaml.MappingNode):
-            checker.problem(_line(item),
-                            f"action #{index} must be a mapping with keys {_join(_ACTION_ALLOWED)}, not {_describe(item)}")
+            checker.problem(line_of(item),
+                            f"action #{index} must be a mapping with keys {_join(_ACTION_ALLOWED)}, not {describe_node(item)}")
             complete = False
             continue
         name = None
@@ -366,7 +366,7 @@ def _read_actions(checker: _Checker, node: yaml.Node, stages: dict[str, Stage] |
         fields = checker.mapping(item, where, _ACTION_REQUIRED, _ACTION_ALLOWED)
         name = checker.name(fields["name"][1], "action name") if "name" in fields else None
         if name in _RESERVED_NAMES:
-            checker.problem(_line(fields["name"][1]), f"{name!r} is reserved and cannot name an action")
+            checker.problem(line_of(fields["name"][1]), f"{name!r} is reserved and cannot name an action")
             name = None
         label = checker.text(fields["label"][1], f"the label of {where}") if "label" in fields else None
         description = ""
@@ -378,7 +378,7 @@ def _read_actions(checker: _Checker, node: yaml.Node, stages: dict[str, Stage] |
             from_node = fields["from"][1]
             if isinstance(from_node, yaml.SequenceNode):
                 if not from_node.value:
-                    checker.problem(_line(from_node), f"'from' of {where} must name at least one stage")
+                    checker.problem(line_of(from_node), f"'from' of {where} must name at least one stage")
                 sources = checker.text_list(from_node, f"'from' of {where}", "stage name") or []
             else:
                 value = checker.text(from_node, f"'from' of {where} (a stage name or a list of stage names)")
@@ -386,15 +386,15 @@ def _read_actions(checker: _Checker, node: yaml.Node, stages: dict[str, Stage] |
             if stages is not None:
                 for source, source_node in sources:
                     if source not in stages:
-                        checker.problem(_line(source_node), f"{where} starts from unknown stage {source!r}; stages: {_join(stages)}")
+                        checker.problem(line_of(source_node), f"{where} starts from unknown stage {source!r}; stages: {_join(stages)}")
                     elif stages[source].final:
-                        checker.problem(_line(source_node),
+                        checker.problem(line_of(source_node),
                                         f"{where} leaves final stage {source!r}; nothing may happen after a final stage")
         dest = None
         if "to" in fields:
             dest = checker.text(fields["to"][1], f"'to' of {where} (one stage name)")
             if dest is not None and stages is not None and dest not in stages:
-                checker.problem(_line(fields["to"][1]), f"{where} goes to unknown stage {dest!r}; stages: {_join(stages)}")
+                checker.problem(line_of(fields["to"][1]), f"{where} goes to unknown stage {dest!r}; stages: {_join(stages)}")
 
         roles: list[tuple[str, yaml.Node]] = []
         no_roles = False
@@ -403,14 +403,14 @@ def _read_actions(checker: _Checker, node: yaml.Node, stages: dict[str, Stage] |
             roles = checker.text_list(fields["roles"][1], f"'roles' of {where}", "role") or []
             for role, role_node in roles:
                 if role not in KNOWN_ROLES:
-                    checker.problem(_line(role_node), f"unknown role {role!r} in {where}; known roles: {_join(KNOWN_ROLES)}")
+                    checker.problem(line_of(role_node), f"unknown role {role!r} in {where}; known roles: {_join(KNOWN_ROLES)}")
         note_required = checker.flag(fields["note_required"][1], f"'note_required' of {where}") if "note_required" in fields else False
         conditions: list[tuple[str, yaml.Node]] = []
         if "conditions" in fields:
             conditions = checker.text_list(fields["conditions"][1], f"'conditions' of {where}", "condition name") or []
             for condition, condition_node in conditions:
                 if condition not in CONDITIONS:
-                    checker.problem(_line(condition_node),
+                    checker.problem(line_of(condition_node),
                                     f"unknown condition {condition!r} in {where}; known conditions: {_join(sorted(CONDITIONS))}")
 
         resolved = stages is not None and dest in stages and all(s in stages for s, _ in sources)
@@ -421,68 +421,69 @@ def _read_actions(checker: _Checker, node: yaml.Node, stages: dict[str, Stage] |
         action = Action(name=name, label=label or name, sources=tuple(s for s, _ in sources), dest=dest,
                         roles=tuple(r for r, _ in roles if r in KNOWN_ROLES), note_required=note_required,
                         conditions=tuple(c for c, _ in conditions if c in CONDITIONS), description=description or "",
-                        line=_line(item))
+                        line=line_of(item))
         entries.append(_ActionEntry(action, fields["name"][1], fields["from"][1], fields["to"][1],
                                     tuple(n for _, n in sources), fields["roles"][1] if "roles" in fields else item, no_roles))
     return entries, complete
 
 
-def _read_timed(checker: _Checker, node: yaml.Node, stages: dict[str, Stage] | None,
+def _read_timed(checker: YamlChecker, node: yaml.Node, stages: dict[str, Stage] | None,
                 entries: list[_ActionEntry] | None) -> list[TimedAction]:
     timed: list[TimedAction] = []
     if not isinstance(node, yaml.SequenceNode):
-        checker.problem(_line(node), f"'timed' must be a list of timed actions (write [] for none), not {_describe(node)}")
+        checker.problem(line_of(node), f"'timed' must be a list of timed actions (write [] for none), not {describe_node(node)}")
         return timed
     by_stage: dict[str, int] = {}
     for index, item in enumerate(node.value, start=1):
         where = f"timed action #{index}"
         if not isinstance(item, yaml.MappingNode):
-            checker.problem(_line(item), f"{where} must be a mapping with keys {_join(_TIMED_ALLOWED)}, not {_describe(item)}")
+            checker.problem(line_of(item), f"{where} must be a mapping with keys {_join(_TIMED_ALLOWED)}, not {describe_node(item)}")
             continue
         fields = checker.mapping(item, where, _TIMED_REQUIRED, _TIMED_ALLOWED)
         action = checker.text(fields["action"][1], f"'action' of {where}") if "action" in fields else None
         stage = checker.text(fields["stage"][1], f"'stage' of {where}") if "stage" in fields else None
         when = checker.text(fields["when"][1], f"'when' of {where}") if "when" in fields else None
         if when is not None and when not in _TIMED_WHEN:
-            checker.problem(_line(fields["when"][1]), f"'when' of {where} must be {' or '.join(map(repr, _TIMED_WHEN))}, not {when!r}")
+            choices = " or ".join(map(repr, _TIMED_WHEN))
+            checker.problem(line_of(fields["when"][1]), f"'when' of {where} must be {choices}, not {when!r}")
             when = None
         stage_ok = False
         if stage is not None and stages is not None:
             if stage not in stages:
-                checker.problem(_line(fields["stage"][1]), f"{where} names unknown stage {stage!r}; stages: {_join(stages)}")
+                checker.problem(line_of(fields["stage"][1]), f"{where} names unknown stage {stage!r}; stages: {_join(stages)}")
             elif stages[stage].deadline_days is None and stage not in checker.doubtful_stages:
-                checker.problem(_line(fields["stage"][1]),
+                checker.problem(line_of(fields["stage"][1]),
                                 f"{where} runs at the deadline of stage {stage!r}, which has no 'deadline_days'")
             elif stages[stage].deadline_days is None:
                 pass
             elif stage in by_stage:
-                checker.problem(_line(fields["stage"][1]), f"stage {stage!r} already has a timed action (line {by_stage[stage]})")
+                checker.problem(line_of(fields["stage"][1]), f"stage {stage!r} already has a timed action (line {by_stage[stage]})")
             else:
                 stage_ok = True
-                by_stage[stage] = _line(item)
+                by_stage[stage] = line_of(item)
         if action is not None and entries is not None:
             matching = [entry for entry in entries if entry.action.name == action]
             if not matching:
                 known = _join(sorted({entry.action.name for entry in entries}))
-                checker.problem(_line(fields["action"][1]), f"{where} names unknown action {action!r}; actions: {known}")
+                checker.problem(line_of(fields["action"][1]), f"{where} names unknown action {action!r}; actions: {known}")
             elif stage_ok and not any(stage in entry.action.sources for entry in matching):
-                checker.problem(_line(fields["action"][1]), f"{where}: action {action!r} is not available from stage {stage!r}")
+                checker.problem(line_of(fields["action"][1]), f"{where}: action {action!r} is not available from stage {stage!r}")
         if action is not None and stage is not None and when is not None:
-            timed.append(TimedAction(action=action, stage=stage, when=when, line=_line(item)))
+            timed.append(TimedAction(action=action, stage=stage, when=when, line=line_of(item)))
     return timed
 
 
-def _check_graph(checker: _Checker, initial: str, stages: dict[str, Stage], entries: list[_ActionEntry]) -> None:
+def _check_graph(checker: YamlChecker, initial: str, stages: dict[str, Stage], entries: list[_ActionEntry]) -> None:
     """Duplicate actions per stage, reachability from the initial stage, and a way out of every stage."""
     seen: dict[tuple[str, str], int] = {}
     for entry in entries:
         for source, source_node in zip(entry.action.sources, entry.source_nodes, strict=True):
             key = (entry.action.name, source)
             if key in seen:
-                checker.problem(_line(source_node), f"action {entry.action.name!r} is defined twice from stage {source!r} "
+                checker.problem(line_of(source_node), f"action {entry.action.name!r} is defined twice from stage {source!r} "
                                                     f"(also by the entry on line {seen[key]}); each stage may offer an action once")
             else:
-                seen[key] = _line(entry.name_node)
+                seen[key] = line_of(entry.name_node)
     leaving: dict[str, set[str]] = {name: set() for name in stages}
     for entry in entries:
         for source in entry.action.sources:
@@ -504,14 +505,14 @@ def _check_graph(checker: _Checker, initial: str, stages: dict[str, Stage], entr
 
 def load_workflow_text(text: str, name: str, source_label: str) -> WorkflowDefinition:
     """Parse and validate a definition from its YAML text; ``source_label`` names it in messages."""
-    checker = _Checker(source_label)
-    root = _compose(text, checker)
+    checker = YamlChecker(source_label)
+    root = compose_yaml(text, checker)
     if root is None:
         if not checker.problems:
             checker.problem(1, f"the file is empty; a workflow needs the keys {_join(_TOP_REQUIRED)}")
         raise WorkflowDefinitionError(checker.sorted_problems())
     if not isinstance(root, yaml.MappingNode):
-        checker.problem(_line(root), f"the top level must be a mapping with keys {_join(_TOP_ALLOWED)}, not {_describe(root)}")
+        checker.problem(line_of(root), f"the top level must be a mapping with keys {_join(_TOP_ALLOWED)}, not {describe_node(root)}")
         raise WorkflowDefinitionError(checker.sorted_problems())
 
     fields = checker.mapping(root, "the workflow", _TOP_REQUIRED, _TOP_ALLOWED)
@@ -523,17 +524,18 @@ def load_workflow_text(text: str, name: str, source_label: str) -> WorkflowDefin
     if "stages" in fields:
         stages = _read_stages(checker, fields["stages"][1]) or None
         if stages and not any(stage.final for stage in stages.values()) and not checker.unnamed_stages and not checker.doubtful_stages:
-            checker.problem(_line(fields["stages"][0]), "no stage is final; mark the stage(s) where a review ends with 'final: true'")
+            checker.problem(line_of(fields["stages"][0]),
+                            "no stage is final; mark the stage(s) where a review ends with 'final: true'")
 
     initial = None
     if "initial" in fields:
         initial = checker.text(fields["initial"][1], "'initial'")
         if initial is not None and stages is not None:
             if initial not in stages:
-                checker.problem(_line(fields["initial"][1]), f"'initial' names unknown stage {initial!r}; stages: {_join(stages)}")
+                checker.problem(line_of(fields["initial"][1]), f"'initial' names unknown stage {initial!r}; stages: {_join(stages)}")
                 initial = None
             elif stages[initial].final:
-                checker.problem(_line(fields["initial"][1]), f"the initial stage {initial!r} cannot be final")
+                checker.problem(line_of(fields["initial"][1]), f"the initial stage {initial!r} cannot be final")
 
     entries: list[_ActionEntry] | None = None
     actions_complete = False
@@ -547,7 +549,7 @@ def load_workflow_text(text: str, name: str, source_label: str) -> WorkflowDefin
     if entries is not None:
         for entry in entries:
             if entry.no_roles and not any(t.action == entry.action.name for t in timed):
-                checker.problem(_line(entry.roles_node), f"action {entry.action.name!r} has no roles, so nobody could take it "
+                checker.problem(line_of(entry.roles_node), f"action {entry.action.name!r} has no roles, so nobody could take it "
                                                          "(only an action that also runs as a timed action may have none)")
         if stages is not None and initial is not None and actions_complete:
             _check_graph(checker, initial, stages, entries)
@@ -576,6 +578,11 @@ def load_workflow(path: str | Path) -> WorkflowDefinition:
 
 def _workflow_files(folder: str | Path) -> list[Path]:
     return sorted(p for p in Path(folder).glob("*.yaml") if p.is_file() and p.name not in EXCLUDED_FILES)
+
+
+def workflow_names(folder: str | Path) -> list[str]:
+    """The workflows a folder offers (file names without ``.yaml``), leaving out its other files."""
+    return [path.stem for path in _workflow_files(folder)]
 
 
 def load_folder(folder: str | Path) -> dict[str, WorkflowDefinition]:

@@ -3,7 +3,7 @@ placement on every later version (re-anchored in the transaction that saves the 
 
 from __future__ import annotations
 
-import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from policyflow.core.anchoring import reanchor_many
 from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied
+from policyflow.core.vocabulary import load_vocabularies
 from policyflow.models import Annotation, AnnotationEdit, AnnotationPlacement, AnnotationReply, Policy
 from policyflow.models.base import utcnow
 from policyflow.services import audit, policies
@@ -20,9 +21,6 @@ from policyflow.services.actors import Actor
 CONTEXT_CHARS = 32
 MAX_BODY = 10_000
 MAX_TAGS = 10
-_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-SUGGESTED_TAGS = ("equity", "legal", "clarity", "family-impact", "special-education", "english-learners",
-                  "mckinney-vento", "foster-care", "lgbtqia", "timeline", "confidentiality")
 
 # Who may write and read each visibility (DESIGN.md section 3; the ombuds' confidentiality).
 WRITERS = {"confidential": {"ombuds"}, "internal": {"ombuds", "reviewer", "leadership"}, "public": {"ombuds", "reviewer"}}
@@ -72,14 +70,20 @@ def _clean_body(body: str) -> str:
     return body
 
 
-def _clean_tags(tags: list[Any] | None) -> list[str]:
+def _clean_tags(tags: list[Any] | None, allowed: Collection[str] | None) -> list[str]:
+    """Tags come from the district's list (vocabularies.yaml); the shipped list when none is given."""
+    if allowed is None:
+        from policyflow.resources import workflows_dir
+
+        allowed = load_vocabularies(workflows_dir()).annotation_tags
     cleaned: list[str] = []
     for tag in tags or []:
         if not isinstance(tag, str):
             raise InvalidValue("Tags are short words such as 'equity' or 'family-impact'.")
         value = tag.strip().lower().replace(" ", "-")
-        if not _TAG.match(value):
-            raise InvalidValue(f"The tag {tag!r} is not valid: use lower-case letters, digits and '-', at most 32.")
+        if value not in allowed:
+            shown = tag if len(tag) <= 40 else tag[:40] + "..."
+            raise InvalidValue(f"The tag {shown!r} is not on the district's list of tags; use one of: {', '.join(allowed)}.")
         if value not in cleaned:
             cleaned.append(value)
     if len(cleaned) > MAX_TAGS:
@@ -103,7 +107,8 @@ def _check_target(text: str, target: dict[str, Any]) -> tuple[int, int]:
 
 
 def create(session: Session, actor: Actor, policy: Policy, version_number: int, *, target: dict[str, Any], body: str,
-           visibility: str, tags: list[Any] | None = None, blocking: bool = False) -> Annotation:
+           visibility: str, tags: list[Any] | None = None, blocking: bool = False,
+           allowed_tags: Collection[str] | None = None) -> Annotation:
     if visibility not in WRITERS:
         raise InvalidValue("Visibility is 'confidential', 'internal' or 'public'.")
     if not (actor.is_system or WRITERS[visibility] & actor.roles):
@@ -117,7 +122,7 @@ def create(session: Session, actor: Actor, policy: Policy, version_number: int, 
     annotation = Annotation(
         policy_id=policy.id, version_number=version.number, exact=text[start:end],
         prefix=text[max(0, start - CONTEXT_CHARS):start], suffix=text[end:end + CONTEXT_CHARS], start=start, end=end,
-        body=_clean_body(body), tags=_clean_tags(tags), visibility=visibility, status="open", blocking=bool(blocking),
+        body=_clean_body(body), tags=_clean_tags(tags, allowed_tags), visibility=visibility, status="open", blocking=bool(blocking),
         author_id=actor.user.id if actor.user else None, created_at=now, updated_at=now,
     )
     session.add(annotation)

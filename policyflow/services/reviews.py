@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from policyflow.core.engine import engine_for
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied
-from policyflow.core.workflow import Action, WorkflowDefinition, load_workflow, load_workflow_text
+from policyflow.core.workflow import Action, WorkflowDefinition, load_workflow, load_workflow_text, workflow_names
 from policyflow.models import Policy, Review, ReviewTransition
 from policyflow.models.base import utcnow
 from policyflow.services import audit, notifications, policies
@@ -55,8 +55,8 @@ def load_named_workflow(folder: Path, name: str) -> WorkflowDefinition:
     if not name or set(name) - _WORKFLOW_NAME_CHARS:
         raise InvalidValue(f"Unknown workflow {name!r}.")
     path = folder / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "equity-assessment")
+    known = workflow_names(folder)
+    if name not in known or not path.is_file():
         raise InvalidValue(f"Unknown workflow {name!r}; choose one of: {', '.join(known)}.")
     return load_workflow(path)
 

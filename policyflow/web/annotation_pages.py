@@ -13,7 +13,7 @@ from policyflow.models import Policy
 from policyflow.services import annotations, policies
 from policyflow.services.actors import Actor
 from policyflow.web.pages import blueprint, staff_required
-from policyflow.web.requests import actor, db
+from policyflow.web.requests import actor, db, vocabularies
 
 FILTERS = ("tag", "status", "visibility", "author")
 
@@ -45,7 +45,7 @@ def notes_for_page(policy: Policy, number: int, source: str, html: str, current:
         "authors": sorted({item.annotation.author.username for item in placed if item.annotation.author}),
         "writable": sorted(v for v, roles in annotations.WRITERS.items() if roles & current.roles),
         "may_block": bool(annotations.BLOCKERS & current.roles),
-        "suggested_tags": annotations.SUGGESTED_TAGS,
+        "suggested_tags": vocabularies().annotation_tags,
     }
 
 
@@ -70,7 +70,8 @@ def add_note(code: str, number: int) -> Response:
     try:
         note = annotations.create(db(), current, policy, number, target={"start": span[0], "end": span[1]},
                                   body=request.form.get("body", ""), visibility=request.form.get("visibility", "internal"),
-                                  tags=tags, blocking=request.form.get("blocking") == "on")
+                                  tags=tags, blocking=request.form.get("blocking") == "on",
+                                  allowed_tags=vocabularies().annotation_tags)
     except PolicyflowError as error:
         db().rollback()
         flash(error.message, "error")

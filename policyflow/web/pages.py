@@ -16,7 +16,7 @@ from policyflow.core.errors import PatchError, PermissionDenied, PolicyflowError
 from policyflow.core.patches import apply as apply_patch_fuzzy
 from policyflow.core.redline import change_stats, fold_unchanged, inline_html, side_by_side_rows
 from policyflow.core.rendering import render_markdown
-from policyflow.core.workflow import load_workflow
+from policyflow.core.workflow import load_workflow, workflow_names
 from policyflow.models import Event, Policy, PolicyVersion
 from policyflow.services import policies, reviews
 from policyflow.services.actors import Actor
@@ -160,7 +160,7 @@ def policy(code: str) -> Response | str:
                            versions=policies.list_versions(db(), current, item),
                            active_review=reviews.active_review(db(), item),
                            past_reviews=[r for r in reviews.list_reviews(db(), current, policy_code=item.code) if r.ended_at],
-                           workflows=sorted(p.stem for p in workflows_dir.glob("*.yaml") if p.stem != "equity-assessment"))
+                           workflows=workflow_names(workflows_dir))
 
 
 @blueprint.route("/policies/<code>/versions/<int:number>")

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from policyflow.core.vocabulary import Vocabularies, load_vocabularies
 from policyflow.services.actors import Actor
 from policyflow.services.policies import StoreSettings
 
@@ -19,6 +20,11 @@ def db() -> Session:
 
 def store_settings() -> StoreSettings:
     return current_app.config["STORE_SETTINGS"]
+
+
+def vocabularies() -> Vocabularies:
+    """The district's word lists from the configured workflows folder."""
+    return load_vocabularies(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir)
 
 
 def actor() -> Actor:

@@ -66,6 +66,17 @@ def test_target_must_match_the_text(session: Session, review: object) -> None:
                            body="x", visibility="internal")
 
 
+def test_tags_come_from_the_district_list(session: Session, review: object) -> None:
+    tagged = note(session, "reviewer", "5 school days", tags=["Legal", "timeline", "legal"])
+    assert tagged.tags == ["legal", "timeline"]
+    with pytest.raises(InvalidValue, match="not on the district's list of tags; use one of: equity, legal"):
+        note(session, "reviewer", "informal help", tags=["budget"])
+    district = {"equity": "Equity", "budget": "Budget"}
+    assert note(session, "reviewer", "informal help", tags=["budget"], allowed_tags=district).tags == ["budget"]
+    with pytest.raises(InvalidValue, match="use one of: equity, budget"):
+        note(session, "reviewer", "school of origin", tags=["legal"], allowed_tags=district)
+
+
 def test_edit_history_resolve_delete(session: Session, review: object) -> None:
     mine = note(session, "reviewer", "5 school days")
     with pytest.raises(PermissionDenied):

@@ -29,6 +29,10 @@ def test_annotation_api_and_confidentiality_everywhere(client: FlaskClient) -> N
     refused = client.post("/api/v1/policies/KB/versions/5/annotations", headers=reviewer, json={
         "target": _target(text, quote), "body": "x", "visibility": "confidential"})
     assert conforms(spec, refused, "post", "/policies/{code}/versions/{number}/annotations")["status"] == 403
+    untagged = client.post("/api/v1/policies/KB/versions/5/annotations", headers=reviewer, json={
+        "target": _target(text, quote), "body": "x", "tags": ["not-a-district-tag"]})
+    problem = conforms(spec, untagged, "post", "/policies/{code}/versions/{number}/annotations")
+    assert problem["status"] == 422 and "not on the district's list" in problem["detail"]
     reply = client.post(f"/api/v1/annotations/{shared_body['id']}/replies", headers=leader, json={"body": "Agreed."})
     assert conforms(spec, reply, "post", "/annotations/{annotation_id}/replies")["replies"][0]["body"] == "Agreed."
     resolved = client.patch(f"/api/v1/annotations/{shared_body['id']}", headers=reviewer, json={"status": "resolved"})

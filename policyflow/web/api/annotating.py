@@ -13,7 +13,7 @@ from policyflow.models import Annotation, Policy
 from policyflow.services import annotations, policies
 from policyflow.services.annotations import CONTEXT_CHARS, Placed
 from policyflow.web.api import _field, _json_body, _query_int, _require_user, blueprint
-from policyflow.web.requests import actor, db
+from policyflow.web.requests import actor, db, vocabularies
 
 JSONLD_PAGE_SIZE = 100
 
@@ -91,7 +91,7 @@ def create_annotation(code: str, number: int) -> tuple[dict[str, Any], int]:
         raise InvalidValue("The field 'blocking' must be true or false.")
     note = annotations.create(db(), actor(), policy, number, target=target, body=_field(body, "body", str),
                               visibility=_field(body, "visibility", str, required=False, default="internal"),
-                              tags=tags, blocking=blocking)
+                              tags=tags, blocking=blocking, allowed_tags=vocabularies().annotation_tags)
     text = _version_and_text(policy, number)
     return annotation_json(Placed(note, number, "original", note.start, note.end, 1.0), text), 201
 
