@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from policyflow import migrate, worker
 from policyflow.db import make_engine, make_session_factory, transaction
 from policyflow.models import Event, Notification, OutboxMessage, Review, User
-from policyflow.services import notifications
+from policyflow.services import comments, notifications
 from tests import reviewing
-from tests.reviewing import NOW, act
+from tests.reviewing import NOW, act, who
 
 BASE = "https://policies.riverbend.example.org"
 CLI = [sys.executable, "-m", "policyflow.cli"]
@@ -336,15 +336,16 @@ def test_jobs_of_a_stage_the_review_left_are_dropped_as_stale(db: Session, sessi
 
 def test_timed_action_closes_the_comment_period_at_the_deadline(db: Session, session_factory: sessionmaker[Session],
                                                                 smtp: SmtpServer) -> None:
-    review = start(db, "WRK6", comment_opens_on=NOW.date(), comment_closes_on=(NOW + timedelta(days=20)).date())
+    closes = (NOW + timedelta(days=20)).date()
+    review = start(db, "WRK6", comment_opens_on=NOW.date(), comment_closes_on=closes)
     act(db, review, "ombuds", "submit_for_equity_review")
-    act(db, review, "ombuds", "open_comment_period")  # stakeholder_comment: 30 days, closed automatically
+    act(db, review, "ombuds", "open_comment_period")  # closed automatically when the period ends
 
-    run(session_factory, NOW + timedelta(days=29), smtp.url)  # the reminder at day 28
+    run(session_factory, NOW + timedelta(days=20), smtp.url)  # the last day of the period: still open
     db.expire_all()
     assert review.state == "stakeholder_comment"
 
-    due = NOW + timedelta(days=30)
+    due = datetime(closes.year, closes.month, closes.day, tzinfo=UTC) + timedelta(days=1)  # the first moment after the closing date
     report = run(session_factory, due, smtp.url)
     db.expire_all()
     assert review.state == "approval" and report.done >= 1
@@ -362,19 +363,25 @@ def test_timed_action_closes_the_comment_period_at_the_deadline(db: Session, ses
     assert len(review.transitions) == 4
 
 
-def test_timed_action_waits_while_its_condition_is_unmet(db: Session, session_factory: sessionmaker[Session]) -> None:
-    review = start(db, "WRK7", comment_opens_on=NOW.date(), comment_closes_on=(NOW + timedelta(days=40)).date())
+def test_timed_action_waits_until_every_comment_is_answered(db: Session, session_factory: sessionmaker[Session]) -> None:
+    closes = (NOW + timedelta(days=10)).date()
+    review = start(db, "WRK7", comment_opens_on=NOW.date(), comment_closes_on=closes)
     act(db, review, "ombuds", "submit_for_equity_review")
     act(db, review, "ombuds", "open_comment_period")
-    due = NOW + timedelta(days=30)
+    sent = comments.submit(db, who(db, "stakeholder"), review.id, body="Please add bus passes for foster youth.",
+                           identity="public", allowed_categories=(), now=NOW + timedelta(days=2)).comment
+    db.commit()
+    due = datetime(closes.year, closes.month, closes.day, tzinfo=UTC) + timedelta(days=1)
     report = run(session_factory, due, None)
     assert report.waiting == 1
     timed = next(m for m in messages(db, "timed_action") if f"review-{review.id}:" in m.dedupe_key)
     assert timed.attempts == 0 and timed.delivered_at is None and timed.available_at == due + timedelta(hours=1)
-    assert "still open" in (timed.last_error or "")
+    assert "1 comment(s) have no disposition yet" in (timed.last_error or "")
     db.expire_all()
     assert review.state == "stakeholder_comment"
-    run(session_factory, NOW + timedelta(days=41), None)
+    comments.set_disposition(db, who(db, "ombuds"), sent.id, disposition="accepted", response="Added in section 3.")
+    db.commit()
+    run(session_factory, due + timedelta(hours=2), None)
     db.expire_all()
     assert review.state == "approval"
 

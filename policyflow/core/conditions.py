@@ -20,6 +20,9 @@ class ConditionInfo:
 CONDITIONS: dict[str, ConditionInfo] = {
     info.name: info
     for info in (
+        ConditionInfo("all_comments_dispositioned",
+                      "every comment has a disposition (a hidden comment counts: it was hidden with a reason)",
+                      "{undecided} comment(s) have no disposition yet; answer them on the triage page first."),
         ConditionInfo("comment_period_ended", "the comment period's closing date has passed",
                       "The comment period is still open: it closes on {closes}."),
         ConditionInfo("comment_period_scheduled", "the review has comment period dates",

@@ -39,6 +39,8 @@ class Stage:
     description: str = ""
     editable: bool = False  # whether the policy text may change in this stage
     public: bool = False  # whether the public may read the draft in this stage
+    comments: bool = False  # stakeholders may comment here, between the review's comment dates
+    anonymous_comments: bool = False  # ... also without an account and without giving a name
     final: bool = False
     deadline_days: int | None = None
     notify: tuple[str, ...] = ()  # roles notified on entry
@@ -124,7 +126,8 @@ _TIMED_WHEN = ("deadline",)
 _TOP_REQUIRED = ("title", "initial", "stages", "actions")
 _TOP_ALLOWED = ("title", "description", "initial", "legal_basis_required", "stages", "actions", "timed")
 _STAGE_REQUIRED = ("label",)
-_STAGE_ALLOWED = ("label", "description", "editable", "public", "final", "deadline_days", "notify")
+_STAGE_ALLOWED = ("label", "description", "editable", "public", "comments", "anonymous_comments", "final", "deadline_days",
+                  "notify")
 _ACTION_REQUIRED = ("name", "label", "from", "to", "roles")
 _ACTION_ALLOWED = ("name", "label", "description", "from", "to", "roles", "note_required", "conditions")
 _TIMED_REQUIRED = ("action", "stage", "when")
@@ -320,7 +323,7 @@ def _read_stages(checker: YamlChecker, node: yaml.Node) -> dict[str, Stage]:
             values["label"] = checker.text(fields["label"][1], f"the label of {where}")
         if "description" in fields:
             values["description"] = checker.text(fields["description"][1], f"the description of {where}", empty_ok=True)
-        for flag in ("editable", "public", "final"):
+        for flag in ("editable", "public", "comments", "anonymous_comments", "final"):
             if flag in fields:
                 values[flag] = checker.flag(fields[flag][1], f"{flag!r} of {where}")
         if "deadline_days" in fields:
@@ -334,7 +337,13 @@ def _read_stages(checker: YamlChecker, node: yaml.Node) -> dict[str, Stage]:
             values["notify"] = tuple(role for role, _ in roles or () if role in KNOWN_ROLES)
         stage = Stage(name=name, label=values.get("label") or name, description=values.get("description") or "",
                       editable=values.get("editable", False), public=values.get("public", False), final=values.get("final", False),
+                      comments=values.get("comments", False), anonymous_comments=values.get("anonymous_comments", False),
                       deadline_days=values.get("deadline_days"), notify=values.get("notify", ()), line=line_of(key_node))
+        if stage.comments and not stage.public and "comments" in fields:
+            checker.problem(line_of(fields["comments"][0]), f"{where} takes comments but is not public; set 'public: true'")
+        if stage.anonymous_comments and not stage.comments and "anonymous_comments" in fields:
+            checker.problem(line_of(fields["anonymous_comments"][0]),
+                            f"{where} allows anonymous comments but takes no comments; add 'comments: true'")
         if stage.final and "deadline_days" in fields:
             checker.problem(line_of(fields["deadline_days"][0]), f"final {where} cannot have a deadline: nothing happens after it")
         stages[name] = stage

@@ -9,6 +9,7 @@ from policyflow.models.annotations import (
     AnnotationReply,
 )
 from policyflow.models.base import Base
+from policyflow.models.comments import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, CommentConsent, CommentPlacement
 from policyflow.models.events import Event
 from policyflow.models.outbox import NOTIFICATION_KINDS, OUTBOX_KINDS, Notification, OutboxMessage
 from policyflow.models.policies import Policy, PolicyVersion
@@ -16,6 +17,9 @@ from policyflow.models.reviews import Review, ReviewTransition
 from policyflow.models.users import ROLES, ApiToken, User, UserRole
 
 __all__ = [
+    "DISPOSITIONS",
+    "FILING_CHANNELS",
+    "IDENTITY_MODES",
     "NOTIFICATION_KINDS",
     "OUTBOX_KINDS",
     "PLACEMENT_STATUSES",
@@ -27,6 +31,9 @@ __all__ = [
     "AnnotationReply",
     "ApiToken",
     "Base",
+    "Comment",
+    "CommentConsent",
+    "CommentPlacement",
     "Event",
     "Notification",
     "OutboxMessage",

@@ -39,6 +39,7 @@ class Review(Base):
     comment_opens_on: Mapped[date | None] = mapped_column(Date())
     comment_closes_on: Mapped[date | None] = mapped_column(Date())
     legal_basis: Mapped[str | None] = mapped_column(Text())
+    public_summary: Mapped[str | None] = mapped_column(Text())  # what changes, in plain words, for the public page
 
     policy: Mapped[Policy] = relationship(lazy="joined")
     started_by: Mapped[User | None] = relationship()

@@ -62,17 +62,28 @@ def _no_open_blocking_annotations(context: ConditionContext) -> bool:
     return not open_blocking(context.session, context.review.policy)
 
 
+@condition("all_comments_dispositioned")
+def _all_comments_dispositioned(context: ConditionContext) -> bool:
+    from policyflow.services.comments import undecided_count  # comments build on reviews' models
+
+    return undecided_count(context.session, context.review) == 0
+
+
 def unmet_conditions(context: ConditionContext, names: tuple[str, ...]) -> list[str]:
     """The sentences of every condition in ``names`` that does not hold, in order."""
     unmet = []
     for name in names:
         if not EVALUATORS[name](context):
             closes = context.review.comment_closes_on
-            blocking = 0
+            blocking = undecided = 0
             if name == "no_open_blocking_annotations":
                 from policyflow.services.annotations import open_blocking
 
                 blocking = len(open_blocking(context.session, context.review.policy))
+            if name == "all_comments_dispositioned":
+                from policyflow.services.comments import undecided_count
+
+                undecided = undecided_count(context.session, context.review)
             unmet.append(CONDITIONS[name].unmet.format(closes=closes.isoformat() if closes else "an unset date",
-                                                       blocking=blocking))
+                                                       blocking=blocking, undecided=undecided))
     return unmet

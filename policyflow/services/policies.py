@@ -234,9 +234,10 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
     session.flush()
     session.refresh(policy)
     reviews.follow_new_version(session, policy, number)
-    from policyflow.services import annotations  # annotations build on policies
+    from policyflow.services import annotations, comments  # both build on policies
 
     annotations.place_on_new_version(session, policy, head_number, old_text, number, text)
+    comments.place_on_new_version(session, policy.id, head_number, old_text, number, text)
     audit.record(session, actor, "policy.version_saved", f"policy:{policy.code}", policy_id=policy.id,
                  data={"version": number, "sha256": version.sha256, "summary": summary_clean,
                        "words_inserted": stats.words_inserted, "words_deleted": stats.words_deleted})

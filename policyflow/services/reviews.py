@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -94,7 +94,10 @@ def list_reviews(session: Session, actor: Actor, *, state: str = "", policy_code
     return list(session.scalars(query))
 
 
-def _due(definition: WorkflowDefinition, stage: str, entered: datetime) -> datetime | None:
+def _due(definition: WorkflowDefinition, stage: str, entered: datetime, closes_on: date | None = None) -> datetime | None:
+    """A comment stage ends the day after its closing date; other stages after their deadline_days."""
+    if definition.stage(stage).comments and closes_on is not None:
+        return datetime.combine(closes_on + timedelta(days=1), time(0), tzinfo=UTC)
     days = definition.stage(stage).deadline_days
     return entered + timedelta(days=days) if days else None
 
@@ -223,7 +226,7 @@ def perform_action(session: Session, actor: Actor, review_id: int, action_name: 
     claimed = session.execute(
         update(Review).where(Review.id == review.id, Review.state_version == review.state_version)
         .values(state=new_state, state_version=review.state_version + 1, stage_entered_at=now,
-                stage_due_at=_due(definition, new_state, now),
+                stage_due_at=_due(definition, new_state, now, review.comment_closes_on),
                 ended_at=now if definition.stage(new_state).final else None)
         .execution_options(synchronize_session=False)
     )

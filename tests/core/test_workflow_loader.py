@@ -110,7 +110,8 @@ def test_standard_review_matches_the_design() -> None:
     assert (one("submit_for_equity_review").sources, one("submit_for_equity_review").dest) == (("draft",), "equity_review")
     assert one("submit_for_equity_review").conditions == ("no_open_blocking_annotations",)
     assert one("open_comment_period").conditions == ("no_open_blocking_annotations", "comment_period_scheduled")
-    assert one("close_comment_period").conditions == ("comment_period_ended",)
+    assert one("close_comment_period").conditions == ("comment_period_ended", "all_comments_dispositioned")
+    assert comment.comments and comment.anonymous_comments and not any(s.comments for s in definition.stages if s is not comment)
     assert one("close_comment_period").dest == "approval"
     assert set(one("return_to_draft").sources) == {"equity_review", "stakeholder_comment", "approval"}
     assert set(one("return_to_draft").roles) == {"ombuds", "leadership"} and one("return_to_draft").note_required
@@ -215,7 +216,7 @@ def test_unknown_stage_key(tmp_path: Path) -> None:
     text = TINY.replace("    label: Draft\n", "    label: Draft\n    colour: blue\n")
     assert only_problem(tmp_path, text) == (
         f"{tmp_path / 'broken.yaml'}:6: unknown key 'colour' in stage 'draft'; "
-        "allowed keys: label, description, editable, public, final, deadline_days, notify")
+        "allowed keys: label, description, editable, public, comments, anonymous_comments, final, deadline_days, notify")
 
 
 def test_unknown_action_key(tmp_path: Path) -> None:

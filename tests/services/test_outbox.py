@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -158,10 +158,12 @@ def test_deadline_jobs_are_scheduled_once_per_stage_entry(session: Session) -> N
     version = review.state_version
     jobs = {m.kind: m for m in outbox(session) if f"review-{review.id}:v{version}" in m.dedupe_key and m.kind != "email"}
     assert set(jobs) == {"reminder", "overdue", "timed_action"}
-    assert jobs["reminder"].available_at == opened + timedelta(days=28)
-    assert jobs["overdue"].available_at == jobs["timed_action"].available_at == opened + timedelta(days=30)
+    # A comment stage ends when its period does: the start of the day after the closing date.
+    due = datetime(2026, 3, 31, tzinfo=UTC)
+    assert jobs["reminder"].available_at == due - timedelta(days=2)
+    assert jobs["overdue"].available_at == jobs["timed_action"].available_at == due
     assert jobs["timed_action"].payload == {"review_id": review.id, "state_version": version, "stage": "stakeholder_comment",
-                                           "due_at": (opened + timedelta(days=30)).isoformat(),
+                                           "due_at": due.isoformat(),
                                            "action": "close_comment_period"}
     assert jobs["timed_action"].dedupe_key == f"timed:close_comment_period:review-{review.id}:v{version}"
     # The equity review's jobs are still there (the worker drops them as stale), and again adds nothing.

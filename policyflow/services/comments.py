@@ -1,0 +1,714 @@
+"""Stakeholder comments: taking them while a period is open, sealing identities, moderation,
+near-duplicate groups, dispositions and the response-to-comments report.
+
+Confidentiality is enforced here, not in templates: every output goes through ``shown_name`` and
+``shown_email``, which return a name only to those allowed to see it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from policyflow.core.anchoring import reanchor_many
+from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied
+from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, CommentConsent, CommentPlacement, Review
+from policyflow.models.base import utcnow
+from policyflow.services import audit, notifications, policies
+from policyflow.services.actors import Actor
+from policyflow.services.reviews import definition_of, get_review
+
+MAX_BODY = 8_000
+MAX_NAME = 200
+MAX_REASON = 1_000
+CONTEXT_CHARS = 32
+WITHHELD = "Name withheld at the commenter's request"
+ANONYMOUS = "Anonymous"
+SMALL_COUNT = 3  # public counts below this are shown as "fewer than 3"
+DISPOSITION_LABELS = {"accepted": "Accepted", "partially_accepted": "Partially accepted", "not_accepted": "Not accepted",
+                      "out_of_scope": "Out of scope"}
+IDENTITY_LABELS = {"public": "Public (name shown)", "confidential": "Confidential (name seen by ombuds staff only)",
+                   "anonymous": "Anonymous (no name kept)"}
+_EMAIL = re.compile(r"^[^@\s<>]{1,64}@[^@\s<>]{1,252}\.[^@\s<>.]{2,}$")
+_WORDS = re.compile(r"\w+")
+NEAR_DUPLICATE = 0.7  # Jaccard similarity of word 3-shingles that makes two comments one group
+_HAMMING_LIMIT = 12  # SimHash candidates farther apart than this are not compared at all
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may see what
+# ---------------------------------------------------------------------------------------------
+
+def sees_identities(actor: Actor) -> bool:
+    """Only ombuds staff see sealed names and any contact details (the office's confidentiality)."""
+    return actor.is_system or "ombuds" in actor.roles
+
+
+def shown_name(comment: Comment, actor: Actor) -> str:
+    if comment.identity_mode == "anonymous" or comment.name is None:
+        return ANONYMOUS
+    if comment.identity_mode == "public" or comment.disclosure_permitted or sees_identities(actor):
+        return comment.name
+    return WITHHELD
+
+
+def shown_email(comment: Comment, actor: Actor) -> str | None:
+    return comment.email if sees_identities(actor) else None
+
+
+def _require_ombuds(actor: Actor, doing: str) -> None:
+    if not sees_identities(actor):
+        raise PermissionDenied(f"Only ombuds staff can {doing}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The comment period
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    """Whether a review takes comments now, and why not when it does not."""
+
+    accepting: bool
+    anonymous_allowed: bool
+    opens_on: date | None
+    closes_on: date | None
+    reason: str = ""
+
+
+def period(review: Review, now: datetime | None = None) -> Period:
+    today = (now or utcnow()).date()
+    stage = definition_of(review).stage(review.state)
+    opens, closes = review.comment_opens_on, review.comment_closes_on
+    if review.ended_at is not None or not stage.comments:
+        return Period(False, False, opens, closes, "This review is not taking comments.")
+    if opens is None or closes is None:
+        return Period(False, False, opens, closes, "The comment period has no dates yet.")
+    if today < opens:
+        return Period(False, stage.anonymous_comments, opens, closes,
+                      f"The comment period opens on {opens:%B} {opens.day}, {opens.year}.")
+    if today > closes:
+        return Period(False, stage.anonymous_comments, opens, closes,
+                      f"The comment period closed on {closes:%B} {closes.day}, {closes.year}. Your comment was not saved.")
+    return Period(True, stage.anonymous_comments, opens, closes)
+
+
+def public_review(session: Session, review_id: int) -> Review:
+    """A review whose draft the public may read now (its stage is public); otherwise not found."""
+    review = session.get(Review, review_id)
+    if review is None or review.ended_at is not None or not definition_of(review).stage(review.state).public:
+        raise NotFound(f"There is no open public review {review_id}.")
+    return review
+
+
+def open_periods(session: Session, now: datetime | None = None) -> list[Review]:
+    """Reviews taking comments today, soonest closing first (for the public home page)."""
+    today = (now or utcnow()).date()
+    candidates = session.scalars(select(Review).where(
+        Review.ended_at.is_(None), Review.comment_opens_on <= today, Review.comment_closes_on >= today)
+        .order_by(Review.comment_closes_on, Review.id))
+    return [review for review in candidates if period(review, now).accepting]
+
+
+def report_is_public(session: Session, review: Review) -> bool:
+    """Once the review has moved forward out of its comment stage, the response to comments is public."""
+    definition = definition_of(review)
+    commenting = {stage.name for stage in definition.stages if stage.comments}
+    for transition in review.transitions:
+        if transition.action is None or transition.from_state not in commenting:
+            continue
+        action = next((a for a in definition.actions if a.name == transition.action), None)
+        if action is not None and definition.moves_forward(action, transition.from_state):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Near-duplicate fingerprints
+# ---------------------------------------------------------------------------------------------
+
+def _words(text: str) -> list[str]:
+    return _WORDS.findall(text.casefold())
+
+
+def _shingles(words: list[str]) -> set[str]:
+    if len(words) < 3:
+        return {" ".join(words)}
+    return {" ".join(words[i:i + 3]) for i in range(len(words) - 2)}
+
+
+def _simhash(shingles: set[str]) -> int:
+    weights = [0] * 64
+    for shingle in shingles:
+        value = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of the word 3-shingles of two comments (1.0: the same words in the same order)."""
+    first, second = _shingles(_words(a)), _shingles(_words(b))
+    return len(first & second) / len(first | second) if first | second else 1.0
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    exact: str
+    simhash: int  # unsigned 64 bits
+    bands: tuple[int, int, int, int]
+
+    @property
+    def stored_simhash(self) -> int:  # BIGINT is signed
+        return self.simhash - (1 << 64) if self.simhash >= 1 << 63 else self.simhash
+
+
+def fingerprint(text: str) -> Fingerprint:
+    words = _words(text)
+    value = _simhash(_shingles(words))
+    return Fingerprint(hashlib.sha256(" ".join(words).encode()).hexdigest(), value,
+                       tuple((value >> (16 * i)) & 0xFFFF for i in range(4)))  # type: ignore[arg-type]
+
+
+def _group_for(session: Session, review_id: int, body: str, print_: Fingerprint) -> int | None:
+    """The group of an earlier comment with the same or nearly the same words, if any (LSH on SimHash bands)."""
+    same = session.scalar(select(Comment.group_id).where(Comment.review_id == review_id,
+                                                         Comment.fingerprint == print_.exact).limit(1))
+    if same is not None:
+        return same
+    candidates = session.execute(
+        select(Comment.group_id, Comment.simhash, Comment.body).where(
+            Comment.review_id == review_id,
+            or_(Comment.band0 == print_.bands[0], Comment.band1 == print_.bands[1],
+                Comment.band2 == print_.bands[2], Comment.band3 == print_.bands[3]))
+        .order_by(Comment.id).limit(200)
+    ).all()
+    for group_id, stored, other in candidates:
+        if bin((stored % (1 << 64)) ^ print_.simhash).count("1") <= _HAMMING_LIMIT and similarity(body, other) >= NEAR_DUPLICATE:
+            return group_id
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Taking a comment
+# ---------------------------------------------------------------------------------------------
+
+def _clean_body(body: Any) -> str:
+    if not isinstance(body, str):
+        raise InvalidValue("The comment must be text.")
+    body = body.replace("\r\n", "\n").strip()
+    if not body:
+        raise InvalidValue("Write your comment before sending it.")
+    if len(body) > MAX_BODY:
+        raise InvalidValue(f"A comment is limited to {MAX_BODY:,} characters; yours has {len(body):,}.")
+    if "\x00" in body:
+        raise InvalidValue("The comment contains a character that cannot be saved (NUL).")
+    return body
+
+
+def _clean_name(name: Any) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise InvalidValue("The name must be text.")
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME:
+        raise InvalidValue(f"A name is limited to {MAX_NAME} characters.")
+    return name or None
+
+
+def _clean_email(email: Any) -> str | None:
+    if email is None:
+        return None
+    if not isinstance(email, str):
+        raise InvalidValue("The e-mail address must be text.")
+    email = email.strip()
+    if not email:
+        return None
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidValue(f"{email[:60]!r} does not look like an e-mail address.")
+    return email
+
+
+def _target(text: str, target: Any) -> dict[str, Any] | None:
+    if target in (None, {}, ""):
+        return None
+    if not isinstance(target, dict):
+        raise InvalidValue("The passage ('target') must be an object with 'start' and 'end'.")
+    try:
+        start, end = int(target["start"]), int(target["end"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidValue("The passage needs whole-number 'start' and 'end' offsets into the draft's text.") from None
+    if not (0 <= start < end <= len(text)):
+        raise InvalidValue(f"The passage {start}..{end} is outside the draft's text (0..{len(text)}).")
+    if target.get("exact") is not None and text[start:end] != target["exact"]:
+        raise InvalidValue("The quoted passage does not match the draft's text at those offsets.")
+    if not text[start:end].strip():
+        raise InvalidValue("Select some words of the draft, not only spaces.")
+    return {"exact": text[start:end], "prefix": text[max(0, start - CONTEXT_CHARS):start],
+            "suffix": text[end:end + CONTEXT_CHARS], "start": start, "end": end}
+
+
+@dataclass(frozen=True)
+class Submitted:
+    comment: Comment
+    receipt_token: str  # shown once: the link to the comment's status; only its hash is stored
+
+
+def submit(session: Session, actor: Actor, review_id: int, *, body: Any, identity: Any, name: Any = None, email: Any = None,
+           category: Any = None, target: Any = None, allowed_categories: Collection[str], filed_via: Any = None,
+           now: datetime | None = None) -> Submitted:
+    """Take a comment while the period is open; nothing is stored when anything is wrong."""
+    now = now or utcnow()
+    review = session.get(Review, review_id)
+    if review is None or not definition_of(review).stage(review.state).public:
+        raise NotFound(f"There is no open public review {review_id}.")
+    window = period(review, now)
+    if not window.accepting:
+        raise Conflict(window.reason, closes_on=window.closes_on.isoformat() if window.closes_on else None)
+    if identity not in IDENTITY_MODES:
+        raise InvalidValue("Choose how your name is handled: 'public', 'confidential' or 'anonymous'.")
+    on_behalf = filed_via not in (None, "")
+    if on_behalf:
+        _require_ombuds(actor, "file a comment on someone's behalf")
+        if filed_via not in FILING_CHANNELS:
+            raise InvalidValue(f"How did the comment reach the office? One of: {', '.join(FILING_CHANNELS)}.")
+    elif actor.user is None and not actor.is_system and not window.anonymous_allowed:
+        raise PermissionDenied("Sign in to comment on this review; it does not take comments without an account.")
+    if category in (None, ""):
+        category = None
+    elif category not in allowed_categories:
+        raise InvalidValue(f"Unknown category {str(category)[:40]!r}; choose one of: {', '.join(allowed_categories)}.")
+    text = policies.version_text(session, review.policy,
+                                 policies.get_version(session, Actor.system(), review.policy, review.version_number))
+    passage = _target(text, target)
+    body = _clean_body(body)
+    account = actor.user if (actor.user is not None and not on_behalf) else None
+    if identity == "anonymous":
+        # Nothing about the person is kept, whatever the form sent.
+        stored_name = stored_email = None
+        author_id = None
+    else:
+        stored_name = _clean_name(name) or (account.display_name if account else None)
+        stored_email = _clean_email(email) if email not in (None, "") else (account.email if account else None)
+        author_id = account.id if account else None
+        if stored_name is None:
+            raise InvalidValue("Give your name, or choose to comment anonymously.")
+    print_ = fingerprint(body)
+    token = secrets.token_urlsafe(24)
+    comment = Comment(
+        review_id=review.id, policy_id=review.policy_id, version_number=review.version_number, body=body, category=category,
+        exact=passage["exact"] if passage else None, prefix=passage["prefix"] if passage else None,
+        suffix=passage["suffix"] if passage else None, start=passage["start"] if passage else None,
+        end=passage["end"] if passage else None, identity_mode=identity, author_id=author_id, name=stored_name,
+        email=stored_email, disclosure_permitted=False, filed_by_id=actor.user.id if on_behalf and actor.user else None,
+        filed_via=filed_via if on_behalf else None, receipt_hash=hashlib.sha256(token.encode()).hexdigest(), created_at=now,
+        fingerprint=print_.exact, simhash=print_.stored_simhash, band0=print_.bands[0], band1=print_.bands[1],
+        band2=print_.bands[2], band3=print_.bands[3],
+        group_id=_group_for(session, review.id, body, print_),
+    )
+    session.add(comment)
+    session.flush()
+    if comment.group_id is None:
+        comment.group_id = comment.id
+        session.flush()
+    # The audit trail records that a comment arrived and how, never who sent it.
+    audit.record(session, Actor.anonymous() if account is None and not on_behalf else actor, "comment.submitted",
+                 f"comment:{comment.id}", policy_id=review.policy_id,
+                 data={"review": review.id, "identity_mode": identity, "category": category, "filed_via": comment.filed_via})
+    return Submitted(comment, token)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+def get(session: Session, actor: Actor, comment_id: int) -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is None or not actor.is_staff:
+        raise NotFound(f"There is no comment {comment_id}.")
+    return comment
+
+
+def by_receipt(session: Session, token: str) -> Comment:
+    comment = session.scalar(select(Comment).where(Comment.receipt_hash == hashlib.sha256(token.encode()).hexdigest()))
+    if comment is None:
+        raise NotFound("This receipt link is not valid. Check that the whole link was copied.")
+    return comment
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str = ""
+    disposition: str = ""  # a disposition, "none" (not yet answered) or ""
+    hidden: str = ""  # "yes", "no" or ""
+    passage: str = ""  # "yes" (about a passage), "no" (the policy as a whole), or words the passage contains
+    q: str = ""  # words in the comment
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One near-duplicate group on the triage page: its first comment and how many share its words."""
+
+    first: Comment
+    count: int
+    undecided: int
+
+
+@dataclass
+class TriagePage:
+    rows: list[GroupRow]
+    total_comments: int
+    total_groups: int
+    page: int
+    page_size: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total_groups // self.page_size))
+
+
+def _filtered(review_id: int, filters: Filters) -> Any:
+    query = select(Comment).where(Comment.review_id == review_id)
+    if filters.category:
+        query = query.where(Comment.category == filters.category)
+    if filters.disposition == "none":
+        query = query.where(Comment.disposition.is_(None), Comment.hidden_at.is_(None))
+    elif filters.disposition:
+        query = query.where(Comment.disposition == filters.disposition)
+    if filters.hidden == "yes":
+        query = query.where(Comment.hidden_at.is_not(None))
+    elif filters.hidden == "no":
+        query = query.where(Comment.hidden_at.is_(None))
+    if filters.passage == "yes":
+        query = query.where(Comment.start.is_not(None))
+    elif filters.passage == "no":
+        query = query.where(Comment.start.is_(None))
+    elif filters.passage:
+        query = query.where(Comment.exact.contains(filters.passage, autoescape=True))
+    if filters.q:
+        query = query.where(Comment.body.contains(filters.q, autoescape=True))
+    return query
+
+
+def triage(session: Session, actor: Actor, review_id: int, filters: Filters = Filters(), *, page: int = 1,
+           page_size: int = 50) -> TriagePage:
+    """The review's comments for ombuds staff, near-duplicates folded into one row with a count."""
+    _require_ombuds(actor, "triage comments")
+    review = get_review(session, actor, review_id)
+    matching = _filtered(review.id, filters).subquery()
+    grouped = (select(matching.c.group_id, func.min(matching.c.id).label("first_id"), func.count().label("n"),
+                      func.count().filter(matching.c.disposition.is_(None), matching.c.hidden_at.is_(None)).label("undecided"))
+               .group_by(matching.c.group_id))
+    total_groups = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
+    total_comments = session.scalar(select(func.count()).select_from(matching)) or 0
+    page = max(1, page)
+    rows = session.execute(grouped.order_by(func.count().desc(), func.min(matching.c.id))
+                           .limit(page_size).offset((page - 1) * page_size)).all()
+    firsts = {c.id: c for c in session.scalars(select(Comment).where(Comment.id.in_([r.first_id for r in rows])))}
+    counts = dict(session.execute(select(func.coalesce(Comment.disposition, "none"), func.count())
+                                  .where(Comment.review_id == review.id, Comment.hidden_at.is_(None))
+                                  .group_by(func.coalesce(Comment.disposition, "none"))).all())
+    counts["hidden"] = session.scalar(select(func.count()).where(Comment.review_id == review.id,
+                                                                 Comment.hidden_at.is_not(None))) or 0
+    return TriagePage([GroupRow(firsts[r.first_id], r.n, r.undecided) for r in rows], total_comments, total_groups, page,
+                      page_size, counts)
+
+
+def group_members(session: Session, actor: Actor, review_id: int, group_id: int, *, limit: int = 500) -> list[Comment]:
+    _require_ombuds(actor, "triage comments")
+    return list(session.scalars(select(Comment).where(Comment.review_id == review_id, Comment.group_id == group_id)
+                                .order_by(Comment.id).limit(limit)))
+
+
+def list_for(session: Session, actor: Actor, review_id: int, *, page: int = 1, page_size: int = 100) -> tuple[list[Comment], int]:
+    """Comments as a list: staff while the review runs; everyone once the response to comments is public."""
+    review = session.get(Review, review_id)
+    if review is None:
+        raise NotFound(f"There is no review {review_id}.")
+    if not actor.is_staff and not report_is_public(session, review):
+        raise NotFound(f"There is no public response to comments for review {review_id} yet.")
+    query = select(Comment).where(Comment.review_id == review.id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = list(session.scalars(query.order_by(Comment.id).limit(page_size).offset((max(1, page) - 1) * page_size)))
+    return items, total
+
+
+def undecided_count(session: Session, review: Review) -> int:
+    return session.scalar(select(func.count()).where(Comment.review_id == review.id, Comment.disposition.is_(None),
+                                                     Comment.hidden_at.is_(None))) or 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Moderation, dispositions, consent
+# ---------------------------------------------------------------------------------------------
+
+def hide(session: Session, actor: Actor, comment_id: int, reason: str, *, now: datetime | None = None) -> Comment:
+    _require_ombuds(actor, "hide comments")
+    comment = get(session, actor, comment_id)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidValue("Say why the comment is hidden (for example: abusive language, personal information).")
+    if len(reason) > MAX_REASON:
+        raise InvalidValue(f"The reason is limited to {MAX_REASON} characters.")
+    comment.hidden_at, comment.hidden_by_id, comment.hidden_reason = now or utcnow(), actor.user.id if actor.user else None, reason
+    session.flush()
+    audit.record(session, actor, "comment.hidden", f"comment:{comment.id}", policy_id=comment.policy_id,
+                 data={"review": comment.review_id, "reason": reason})
+    return comment
+
+
+def unhide(session: Session, actor: Actor, comment_id: int) -> Comment:
+    _require_ombuds(actor, "show hidden comments again")
+    comment = get(session, actor, comment_id)
+    comment.hidden_at = comment.hidden_by_id = comment.hidden_reason = None
+    session.flush()
+    audit.record(session, actor, "comment.unhidden", f"comment:{comment.id}", policy_id=comment.policy_id,
+                 data={"review": comment.review_id})
+    return comment
+
+
+def _apply_disposition(session: Session, actor: Actor, comment: Comment, disposition: str, response: str,
+                       changed_in_version: int | None, now: datetime, base_url: str) -> None:
+    changed = (comment.disposition, comment.response) != (disposition, response)
+    comment.disposition, comment.response, comment.changed_in_version = disposition, response, changed_in_version
+    comment.dispositioned_at, comment.dispositioned_by_id = now, actor.user.id if actor.user else None
+    if changed and comment.email and comment.identity_mode != "anonymous":
+        notifications.enqueue_email(
+            session, to=comment.email, subject=f"The district answered your comment on policy {comment.policy.code}",
+            body=(f"Thank you for commenting on policy {comment.policy.code} {comment.policy.title}.\n\n"
+                  f"What the district did: {DISPOSITION_LABELS[disposition]}.\n\n{response}\n\n"
+                  f"The full response to comments will be public at {base_url}/public/reviews/{comment.review_id}/report "
+                  "once the comment period ends.\n"),
+            dedupe_key=f"comment-response:{comment.id}:{hashlib.sha256((disposition + response).encode()).hexdigest()[:16]}",
+            now=now)
+
+
+def _check_disposition(session: Session, comment_or_review: Comment | Review, disposition: Any, response: Any,
+                       changed_in_version: Any) -> tuple[str, str, int | None]:
+    if disposition not in DISPOSITIONS:
+        raise InvalidValue(f"The disposition is one of: {', '.join(DISPOSITIONS)}.")
+    if not isinstance(response, str) or not response.strip():
+        raise InvalidValue("Write the response the commenter and the public will read.")
+    response = response.replace("\r\n", "\n").strip()
+    if len(response) > MAX_BODY:
+        raise InvalidValue(f"A response is limited to {MAX_BODY:,} characters.")
+    if changed_in_version in (None, ""):
+        return disposition, response, None
+    try:
+        number = int(changed_in_version)
+    except (TypeError, ValueError):
+        raise InvalidValue("'changed_in_version' is a version number.") from None
+    policy = comment_or_review.policy
+    if number < 1 or number > policy.head_version_number:
+        raise InvalidValue(f"Policy {policy.code} has no version {number}.")
+    return disposition, response, number
+
+
+def set_disposition(session: Session, actor: Actor, comment_id: int, *, disposition: Any, response: Any,
+                    changed_in_version: Any = None, base_url: str = "", now: datetime | None = None) -> Comment:
+    _require_ombuds(actor, "record dispositions")
+    comment = get(session, actor, comment_id)
+    disposition, response, version = _check_disposition(session, comment, disposition, response, changed_in_version)
+    _apply_disposition(session, actor, comment, disposition, response, version, now or utcnow(), base_url)
+    session.flush()
+    audit.record(session, actor, "comment.dispositioned", f"comment:{comment.id}", policy_id=comment.policy_id,
+                 data={"review": comment.review_id, "disposition": disposition, "changed_in_version": version})
+    return comment
+
+
+def disposition_group(session: Session, actor: Actor, review_id: int, group_id: int, *, disposition: Any, response: Any,
+                      changed_in_version: Any = None, base_url: str = "", now: datetime | None = None) -> int:
+    """Answer every comment of a near-duplicate group at once (a mass campaign); returns how many."""
+    _require_ombuds(actor, "record dispositions")
+    review = get_review(session, actor, review_id)
+    disposition, response, version = _check_disposition(session, review, disposition, response, changed_in_version)
+    members = session.scalars(select(Comment).where(Comment.review_id == review.id, Comment.group_id == group_id,
+                                                    Comment.hidden_at.is_(None))).all()
+    if not members:
+        raise NotFound(f"Review {review_id} has no comment group {group_id}.")
+    now = now or utcnow()
+    for comment in members:
+        _apply_disposition(session, actor, comment, disposition, response, version, now, base_url)
+    session.flush()
+    audit.record(session, actor, "comment.group_dispositioned", f"review:{review.id}", policy_id=review.policy_id,
+                 data={"group": group_id, "comments": len(members), "disposition": disposition, "changed_in_version": version})
+    return len(members)
+
+
+def set_disclosure(session: Session, actor: Actor, comment: Comment, granted: bool, *, now: datetime | None = None) -> Comment:
+    """The commenter (by receipt link) or ombuds staff on their word records permission to show the name."""
+    if comment.identity_mode != "confidential":
+        raise InvalidValue("Only a confidential comment's name can be disclosed or withheld.")
+    if actor.user is not None and not sees_identities(actor):
+        raise PermissionDenied("Only the commenter, or ombuds staff on the commenter's word, can change this.")
+    comment.disclosure_permitted = granted
+    session.add(CommentConsent(comment_id=comment.id, granted=granted, recorded_at=now or utcnow(),
+                               recorded_by_id=actor.user.id if actor.user else None))
+    session.flush()
+    audit.record(session, actor, "comment.disclosure_granted" if granted else "comment.disclosure_revoked",
+                 f"comment:{comment.id}", policy_id=comment.policy_id, data={"review": comment.review_id})
+    return comment
+
+
+# ---------------------------------------------------------------------------------------------
+# Re-anchoring on a new version
+# ---------------------------------------------------------------------------------------------
+
+def place_on_new_version(session: Session, policy_id: int, old_number: int, old_text: str, new_number: int,
+                         new_text: str) -> None:
+    """Carry every comment passage on the old version to the new one, like annotations."""
+    made = session.execute(select(Comment.id, Comment.start, Comment.end).where(
+        Comment.policy_id == policy_id, Comment.version_number == old_number, Comment.start.is_not(None))).all()
+    carried = session.execute(select(CommentPlacement.comment_id, CommentPlacement.start, CommentPlacement.end)
+                              .join(Comment).where(Comment.policy_id == policy_id,
+                                                   CommentPlacement.version_number == old_number)).all()
+    items = [(cid, s, e) for cid, s, e in [*made, *carried]]
+    placeable = [(cid, s, e) for cid, s, e in items if s is not None and e is not None]
+    selectors = [{"exact": old_text[s:e], "prefix": old_text[max(0, s - CONTEXT_CHARS):s],
+                  "suffix": old_text[e:e + CONTEXT_CHARS], "start": s, "end": e} for _c, s, e in placeable]
+    results = reanchor_many(old_text, new_text, selectors) if selectors else []
+    for (comment_id, _s, _e), result in zip(placeable, results, strict=True):
+        session.add(CommentPlacement(comment_id=comment_id, version_number=new_number, status=result["status"],
+                                     start=result["start"], end=result["end"], score=float(result["score"])))
+    for comment_id, start, _e in items:
+        if start is None:
+            session.add(CommentPlacement(comment_id=comment_id, version_number=new_number, status="orphaned",
+                                         start=None, end=None, score=0.0))
+    session.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# The response-to-comments report
+# ---------------------------------------------------------------------------------------------
+
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def section_of(text: str, start: int | None) -> tuple[int, str]:
+    """(order, heading) of the section a passage sits in; comments on the whole policy come first."""
+    if start is None:
+        return (-1, "The policy as a whole")
+    heading, order = "Opening text", 0
+    for match in _HEADING.finditer(text):
+        if match.start() > start:
+            break
+        heading, order = match.group(1), match.start() + 1
+    return (order, heading)
+
+
+@dataclass
+class ReportGroup:
+    first: Comment
+    members: list[Comment]
+
+
+@dataclass
+class ReportSection:
+    heading: str
+    groups: list[ReportGroup]
+
+    @property
+    def count(self) -> int:
+        return sum(len(group.members) for group in self.groups)
+
+
+@dataclass
+class Report:
+    review: Review
+    sections: list[ReportSection]
+    total: int
+    by_category: dict[str, int]
+    by_disposition: dict[str, int]
+    by_identity: dict[str, int]
+    hidden: int
+    public: bool  # small counts masked, identities per their mode
+
+
+def shown_count(count: int, public: bool) -> str:
+    return f"fewer than {SMALL_COUNT}" if public and 0 < count < SMALL_COUNT else str(count)
+
+
+def report(session: Session, actor: Actor, review_id: int) -> Report:
+    """Every comment grouped by the section it is about, near-duplicates together, with statistics."""
+    review = session.get(Review, review_id)
+    if review is None:
+        raise NotFound(f"There is no review {review_id}.")
+    if not actor.is_staff and not report_is_public(session, review):
+        raise NotFound(f"There is no public response to comments for review {review_id} yet.")
+    text = policies.version_text(session, review.policy,
+                                 policies.get_version(session, Actor.system(), review.policy, review.version_number))
+    placements = {cid: (s, e) for cid, s, e in session.execute(
+        select(CommentPlacement.comment_id, CommentPlacement.start, CommentPlacement.end).join(Comment)
+        .where(Comment.review_id == review.id, CommentPlacement.version_number == review.version_number))}
+    sections: dict[tuple[int, str], dict[int, ReportGroup]] = {}
+    by_category: dict[str, int] = {}
+    by_disposition: dict[str, int] = {}
+    by_identity: dict[str, int] = {}
+    total = hidden = 0
+    for comment in session.scalars(select(Comment).where(Comment.review_id == review.id).order_by(Comment.id)
+                                   .execution_options(yield_per=2000)):
+        total += 1
+        start = comment.start if comment.version_number == review.version_number else placements.get(comment.id, (None,))[0]
+        key = section_of(text, start)
+        groups = sections.setdefault(key, {})
+        group = groups.get(comment.group_id or comment.id)
+        if group is None:
+            groups[comment.group_id or comment.id] = ReportGroup(comment, [comment])
+        else:
+            group.members.append(comment)
+        category = comment.category or "not_given"
+        by_category[category] = by_category.get(category, 0) + 1
+        by_identity[comment.identity_mode] = by_identity.get(comment.identity_mode, 0) + 1
+        if comment.hidden_at is not None:
+            hidden += 1
+        else:
+            decided = comment.disposition or "none"
+            by_disposition[decided] = by_disposition.get(decided, 0) + 1
+    ordered = [ReportSection(heading, list(groups.values())) for (_order, heading), groups in sorted(sections.items())]
+    return Report(review, ordered, total, by_category, by_disposition, by_identity, hidden, public=not sees_identities(actor))
+
+
+def export_rows(session: Session, actor: Actor, review_id: int) -> Iterator[dict[str, Any]]:
+    """One flat row per comment for CSV and JSON, identities as the actor may see them; streamed."""
+    rep_review = session.get(Review, review_id)
+    if rep_review is None:
+        raise NotFound(f"There is no review {review_id}.")
+    if not actor.is_staff and not report_is_public(session, rep_review):
+        raise NotFound(f"There is no public response to comments for review {review_id} yet.")
+    ombuds = sees_identities(actor)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for comment in session.scalars(select(Comment).where(Comment.review_id == review_id).order_by(Comment.id)
+                                       .execution_options(yield_per=5000)):
+            yield comment_row(comment, actor, ombuds)
+
+    return rows()
+
+
+def comment_row(comment: Comment, actor: Actor, ombuds: bool | None = None) -> dict[str, Any]:
+    ombuds = sees_identities(actor) if ombuds is None else ombuds
+    hidden = comment.hidden_at is not None
+    row: dict[str, Any] = {
+        "id": comment.id, "review": comment.review_id, "version": comment.version_number,
+        "submitted_at": comment.created_at.isoformat(), "category": comment.category,
+        "identity_mode": comment.identity_mode, "name": shown_name(comment, actor),
+        "passage": comment.exact, "group": comment.group_id,
+        "body": comment.body if (ombuds or not hidden) else None,
+        "hidden": hidden, "hidden_reason": comment.hidden_reason,
+        "disposition": comment.disposition, "response": comment.response, "changed_in_version": comment.changed_in_version,
+        "filed_via": comment.filed_via,
+    }
+    if ombuds:
+        row["email"] = comment.email
+        row["disclosure_permitted"] = comment.disclosure_permitted
+    return row
