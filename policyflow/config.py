@@ -22,6 +22,8 @@ class Settings:
     keyframe_interval: int
     max_text_bytes: int
     proxy_count: int
+    ratelimit_storage_url: str = "memory://"  # production with several processes: redis://host:6379/0
+    comment_rate_limit: str = "10 per hour;30 per day"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -40,6 +42,8 @@ class Settings:
             keyframe_interval=_positive_int(env, "POLICYFLOW_KEYFRAME_INTERVAL", 10),
             max_text_bytes=_positive_int(env, "POLICYFLOW_MAX_TEXT_BYTES", DEFAULT_MAX_TEXT_BYTES),
             proxy_count=_positive_int(env, "POLICYFLOW_PROXY_COUNT", 0, minimum=0),
+            ratelimit_storage_url=env.get("POLICYFLOW_RATELIMIT_STORAGE_URL") or "memory://",
+            comment_rate_limit=env.get("POLICYFLOW_COMMENT_RATE_LIMIT") or "10 per hour;30 per day",
         )
 
 

@@ -13,7 +13,7 @@ from policyflow.db import make_engine, make_session_factory
 from policyflow.models.base import utcnow
 from policyflow.resources import static_dir, templates_dir
 from policyflow.services.policies import StoreSettings
-from policyflow.web import annotation_pages, api, auth, errors, notification_pages, pages, requests, review_pages, security
+from policyflow.web import annotation_pages, api, auth, errors, limits, notification_pages, pages, requests, review_pages, security
 from policyflow.web.extensions import csrf, login_manager
 from policyflow.web.templating import register_filters
 
@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     requests.init_app(app)
     security.init_app(app)
+    limits.init_app(app)
     register_filters(app)
     app.register_blueprint(auth.blueprint)
     # The review and notification routes live on the pages blueprint.
