@@ -13,7 +13,20 @@ from policyflow.db import make_engine, make_session_factory
 from policyflow.models.base import utcnow
 from policyflow.resources import static_dir, templates_dir
 from policyflow.services.policies import StoreSettings
-from policyflow.web import annotation_pages, api, auth, errors, limits, notification_pages, pages, requests, review_pages, security
+from policyflow.web import (
+    annotation_pages,
+    api,
+    auth,
+    comment_pages,
+    errors,
+    limits,
+    notification_pages,
+    pages,
+    public_pages,
+    requests,
+    review_pages,
+    security,
+)
 from policyflow.web.extensions import csrf, login_manager
 from policyflow.web.templating import register_filters
 
@@ -69,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.blueprint)
     # The review and notification routes live on the pages blueprint.
     assert review_pages.blueprint is pages.blueprint is notification_pages.blueprint is annotation_pages.blueprint
+    assert public_pages.blueprint is comment_pages.blueprint is pages.blueprint
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     csrf.exempt(api.blueprint)  # the API takes bearer tokens only, never cookies

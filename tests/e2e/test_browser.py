@@ -380,3 +380,238 @@ def test_saved_version_carries_notes_and_shows_anchor_health(page: Any, login: A
     follow(page, re.search(r"Review \d+ \(standard-review\)", page.locator(".review-box").inner_text()).group(0))
     check_a11y(page, "review with anchor health")
     assert "Notes carried to version" in page.locator(".anchor-health").inner_text()
+
+
+# Notes on the version page. The demo puts notes on KB, JICFB, JFABE and GAE (see services/demo.py);
+# other tests save new versions of KB and add notes to JFABD, so these use JICFB, JFABE and GAE and
+# look up the head version rather than assuming it.
+
+
+def head_version(page: Any, visit: Any, code: str) -> int:
+    """The newest version of a policy, from the editor's hidden base_version (ombuds staff and admins)."""
+    visit(page, f"/policies/{code}/edit")
+    return int(page.locator("input[name=base_version]").input_value())
+
+
+def submit_within(page: Any, scope: Any, button: str, status: int = 200) -> Any:
+    """Like ``submit``, for a button that appears once per note card: click it inside ``scope``."""
+    with page.expect_navigation(wait_until="load") as navigation:
+        scope.get_by_role("button", name=button, exact=True).click()
+    response = navigation.value
+    assert response is not None and response.status == status, (
+        f"{button!r} led to HTTP {response.status if response else None} at {page.url}, expected {status}"
+    )
+    return response
+
+
+def note_id(card: Any) -> str:
+    return card.get_attribute("id").removeprefix("note-")
+
+
+def status_badge(card: Any) -> str:
+    """The open/resolved badge: the only one with no badge-* modifier class."""
+    return card.locator('.note-meta span[class="badge"]').inner_text()
+
+
+def notes_heading(page: Any) -> str:
+    return page.locator("#notes-heading").inner_text()
+
+
+def card_summaries(page: Any) -> list[dict[str, Any]]:
+    """Each card's id, visibility, status and author line, as the page shows them."""
+    return page.locator(".note-card").evaluate_all("""cards => cards.map(card => ({
+        id: card.id.replace('note-', ''),
+        visibility: [...card.classList].find(c => c.startsWith('vis-')).slice(4),
+        resolved: card.classList.contains('resolved'),
+        author: card.querySelector(':scope > p.muted').textContent.trim(),
+    }))""")
+
+
+def test_ombuds_replies_to_resolves_and_reopens_a_note(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "ombuds")
+    head = head_version(page, visit, "JICFB")
+    visit(page, f"/policies/JICFB/versions/{head}")
+    card = page.locator(".note-card").filter(has_text="Legal should confirm this timeline")
+    assert card.count() == 1
+    number = note_id(card)
+    card = page.locator(f"#note-{number}")
+    assert "resolved" not in (card.get_attribute("class") or "").split()
+    assert status_badge(card) == "open"
+    reply = "Counsel confirmed the timeline against the state anti-bullying statute."
+    replies_before = card.locator(".note-reply").filter(has_text=reply).count()
+
+    page.fill(f"#reply-{number}", reply)
+    submit_within(page, card, "Reply")
+    check_a11y(page, "reply added")
+    assert page.url.endswith(f"/policies/JICFB/versions/{head}#note-{number}"), page.url
+    assert page.locator(".flash-success").inner_text() == "Reply added."
+    added = card.locator(".note-reply").filter(has_text=reply)
+    assert added.count() == replies_before + 1
+    assert added.last.locator("p.muted").inner_text().startswith("Rosa Delgado (Ombuds), ")
+    assert page.input_value(f"#reply-{number}") == "", "the reply form is empty again"
+
+    submit_within(page, card, "Resolve")
+    check_a11y(page, "note resolved")
+    assert page.locator(".flash-success").inner_text() == "Note resolved."
+    assert "resolved" in card.get_attribute("class").split()
+    assert status_badge(card) == "resolved"
+    assert card.get_by_role("button", name="Resolve", exact=True).count() == 0
+    assert card.locator(".note-reply").filter(has_text=reply).count() == replies_before + 1, "the reply stays"
+
+    submit_within(page, card, "Reopen")
+    check_a11y(page, "note reopened")
+    assert page.locator(".flash-success").inner_text() == "Note reopened."
+    assert "resolved" not in card.get_attribute("class").split()
+    assert status_badge(card) == "open"
+    assert card.get_by_role("button", name="Resolve", exact=True).is_visible()
+
+
+def test_note_filters_narrow_the_cards(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "ombuds")
+    head = head_version(page, visit, "JFABE")
+    visit(page, f"/policies/JFABE/versions/{head}")
+    everything = card_summaries(page)
+    total = len(everything)
+    assert notes_heading(page) == f"Notes ({total})"
+    confidential = [c["id"] for c in everything if c["visibility"] == "confidential"]
+    resolved = [c["id"] for c in everything if c["resolved"]]
+    assert confidential and resolved, everything
+
+    def shown() -> list[str]:
+        return [c["id"] for c in card_summaries(page)]
+
+    def heading_says(count: int) -> None:
+        assert notes_heading(page) == f"Notes ({count} of {total})"
+
+    page.select_option("#f-visibility", "confidential")
+    submit(page, "Filter notes")
+    check_a11y(page, "confidential notes")
+    assert "visibility=confidential" in page.url
+    assert shown() == confidential
+    heading_says(len(confidential))
+    assert page.locator("#f-visibility").input_value() == "confidential", "the filter keeps its choice"
+    assert page.locator("mark.note-hl:not(.vis-confidential)").count() == 0, "only shown notes are highlighted"
+
+    # Both filters at once: confidential and resolved.
+    page.select_option("#f-status", "resolved")
+    submit(page, "Filter notes")
+    check_a11y(page, "confidential and resolved notes")
+    both = [i for i in confidential if i in resolved]
+    assert shown() == both
+    heading_says(len(both))
+    if not both:
+        assert page.locator(".note-cards li.muted").inner_text() == "No notes match the filter."
+        assert page.locator("mark.note-hl").count() == 0
+
+    page.select_option("#f-visibility", "")
+    submit(page, "Filter notes")
+    check_a11y(page, "resolved notes")
+    assert shown() == resolved
+    heading_says(len(resolved))
+    assert page.locator(".note-card:not(.resolved)").count() == 0
+
+    # Author and tag.
+    page.select_option("#f-status", "")
+    page.select_option("#f-author", "reviewer")
+    submit(page, "Filter notes")
+    check_a11y(page, "notes by the reviewer")
+    by_reviewer = [c["id"] for c in everything if c["author"].startswith("Sam Okafor (Legal Reviewer), ")]
+    assert by_reviewer and shown() == by_reviewer
+    heading_says(len(by_reviewer))
+    page.select_option("#f-author", "")
+    page.select_option("#f-tag", "legal")
+    submit(page, "Filter notes")
+    check_a11y(page, "notes tagged legal")
+    assert page.locator(".note-card").count() == 1
+    assert "Legal should confirm this timeline" in page.locator(".note-card").inner_text()
+    heading_says(1)
+
+
+# The demo carries an orphaned note to GAE's head version and an edited one to JFABE's.
+@pytest.mark.parametrize(("code", "placement", "button"), [("GAE", "orphaned", "Re-attach"),
+                                                           ("JFABE", "edited", "Confirm or re-attach")])
+def test_ombuds_reattaches_a_carried_note(
+    page: Any, login: Any, visit: Any, check_a11y: Any, code: str, placement: str, button: str
+) -> None:
+    login(page, "ombuds")
+    head = head_version(page, visit, code)
+    visit(page, f"/policies/{code}/versions/{head}")
+    carried = (page.locator(".note-card")
+               .filter(has=page.locator(".badge-placement", has_text=re.compile(rf"^{placement}\b")))
+               .filter(has=page.get_by_role("button", name=button, exact=True)))
+    assert carried.count() >= 1, f"no {placement} note on {code} version {head}"
+    number = note_id(carried.first)
+    card = page.locator(f"#note-{number}")
+    if placement == "orphaned":
+        assert card.get_by_role("link", name="show in text").count() == 0
+        assert page.locator(f'mark[data-notes~="{number}"]').count() == 0
+    # Words of this version's text, from a paragraph without highlights, that appear once on the page.
+    words = page.evaluate("""() => {
+        const article = document.querySelector("article.policy-text");
+        const flat = article.textContent.replace(/\\s+/g, " ");
+        for (const p of article.querySelectorAll("p")) {
+            const node = p.firstChild;
+            if (p.querySelector("mark") || !node || node.nodeType !== Node.TEXT_NODE) continue;
+            const words = node.textContent.trim().split(/\\s+/).slice(1, 8);
+            const quote = words.join(" ");
+            if (words.length === 7 && flat.indexOf(quote) === flat.lastIndexOf(quote)) return quote;
+        }
+        return null;
+    }""")
+    assert words, "no paragraph of plain words to attach to"
+
+    page.fill(f"#reattach-{number}", words)
+    submit_within(page, card, button)
+    check_a11y(page, "note re-attached")
+    assert page.locator(".flash-success").inner_text() == "Note re-attached."
+    assert page.url.endswith(f"#note-{number}"), page.url
+    if placement == "orphaned":
+        assert card.locator(".badge-placement").filter(has_text="orphaned").count() == 0
+    show = card.get_by_role("link", name="show in text")
+    assert show.is_visible()
+    assert show.get_attribute("href") == f"#hl-{number}"
+    marks = page.locator(f'mark[data-notes~="{number}"]')
+    assert " ".join(" ".join(marks.all_text_contents()).split()) == words
+    # "show in text" leads to an anchor just before the highlight's first piece.
+    assert page.locator(f"#hl-{number}").evaluate(
+        "(el, id) => el.nextElementSibling.matches(`mark[data-notes~='${id}']`)", number)
+    show.click()
+    assert page.url.endswith(f"#hl-{number}")
+    marks.first.click()
+    assert page.evaluate("document.activeElement.id") == f"note-{number}"
+    check_a11y(page, "highlight of the re-attached note")
+
+
+def test_reviewer_never_sees_confidential_notes(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "ombuds")
+    head = head_version(page, visit, "GAE")
+    path = f"/policies/GAE/versions/{head}"
+    visit(page, path)
+    seen_by_ombuds = card_summaries(page)
+    secret = page.locator(".note-card.vis-confidential")
+    assert secret.count() >= 1, "ombuds staff see the confidential notes"
+    secret_bodies = secret.locator(".note-body").all_inner_texts()
+    secret_ids = [c["id"] for c in seen_by_ombuds if c["visibility"] == "confidential"]
+
+    page.context.clear_cookies()
+    login(page, "reviewer")
+    visit(page, path)
+    others = [c["id"] for c in seen_by_ombuds if c["visibility"] != "confidential"]
+    assert [c["id"] for c in card_summaries(page)] == others
+    assert notes_heading(page) == f"Notes ({len(others)})"
+    assert page.locator(".note-card.vis-confidential, mark.vis-confidential, .badge-confidential").count() == 0
+    for number in secret_ids:
+        assert page.locator(f'#note-{number}, mark[data-notes~="{number}"], #hl-{number}').count() == 0
+    html = page.content()
+    for body in secret_bodies:
+        assert body not in html, f"a confidential note's text is on the reviewer's page: {body!r}"
+    assert page.locator("#note-visibility option[value=confidential]").count() == 0
+
+    page.select_option("#f-visibility", "confidential")
+    submit(page, "Filter notes")
+    check_a11y(page, "reviewer filters for confidential notes")
+    assert "visibility=confidential" in page.url
+    assert page.locator(".note-card").count() == 0
+    assert page.locator(".note-cards li.muted").inner_text() == "No notes match the filter."
+    assert notes_heading(page) == f"Notes (0 of {len(others)})"
+    assert page.locator("mark.note-hl").count() == 0
