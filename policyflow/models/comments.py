@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from policyflow.models.base import Base, UTCDateTime, utcnow
@@ -73,7 +73,6 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Near-duplicate grouping (mass campaigns): the first comment of a group names it.
     fingerprint: Mapped[str] = mapped_column(String(64))
-    simhash: Mapped[int] = mapped_column(BigInteger())
     band0: Mapped[int] = mapped_column()
     band1: Mapped[int] = mapped_column()
     band2: Mapped[int] = mapped_column()

@@ -39,6 +39,7 @@ class Placed:
     start: int | None
     end: int | None
     score: float
+    confirmed: bool = False  # a person confirmed or re-attached this placement
 
 
 def readable_visibilities(actor: Actor) -> set[str]:
@@ -239,7 +240,7 @@ def on_version(session: Session, actor: Actor, policy: Policy, version_number: i
                Annotation.deleted_at.is_(None), Annotation.visibility.in_(visible))
         .order_by(AnnotationPlacement.start, Annotation.id)
     ).all()
-    placed.extend(Placed(a, version_number, p.status, p.start, p.end, p.score) for a, p in rows)
+    placed.extend(Placed(a, version_number, p.status, p.start, p.end, p.score, p.confirmed_by_id is not None) for a, p in rows)
     return placed
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from policyflow.core.anchoring import reanchor_many
@@ -40,7 +40,6 @@ IDENTITY_LABELS = {"public": "Public (name shown)", "confidential": "Confidentia
 _EMAIL = re.compile(r"^[^@\s<>]{1,64}@[^@\s<>]{1,252}\.[^@\s<>.]{2,}$")
 _WORDS = re.compile(r"\w+")
 NEAR_DUPLICATE = 0.7  # Jaccard similarity of word 3-shingles that makes two comments one group
-_HAMMING_LIMIT = 12  # SimHash candidates farther apart than this are not compared at all
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,13 +144,19 @@ def _shingles(words: list[str]) -> set[str]:
     return {" ".join(words[i:i + 3]) for i in range(len(words) - 2)}
 
 
-def _simhash(shingles: set[str]) -> int:
-    weights = [0] * 64
-    for shingle in shingles:
-        value = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += 1 if value >> bit & 1 else -1
-    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+# MinHash with 4 bands of 2 rows: two comments sharing a fraction s of their shingles become
+# candidates with probability 1 - (1 - s^2)^4 (0.93 at s = 0.7, 0.999 at s = 0.9); candidates are then
+# checked exactly with ``similarity``.
+_MERSENNE = (1 << 61) - 1
+_MINHASH_SEEDS = tuple((0x9E3779B97F4A7C15 * (i + 1) % _MERSENNE | 1, 0xC2B2AE3D27D4EB4F * (i + 7) % _MERSENNE)
+                       for i in range(8))
+
+
+def _minhash_bands(shingles: set[str]) -> tuple[int, int, int, int]:
+    values = [int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big") for shingle in shingles]
+    minima = [min((a * v + b) % _MERSENNE for v in values) for a, b in _MINHASH_SEEDS]
+    return tuple(int.from_bytes(hashlib.blake2b(f"{minima[2 * i]}:{minima[2 * i + 1]}".encode(), digest_size=2).digest(), "big")
+                 for i in range(4))  # type: ignore[return-value]
 
 
 def similarity(a: str, b: str) -> float:
@@ -162,37 +167,30 @@ def similarity(a: str, b: str) -> float:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    exact: str
-    simhash: int  # unsigned 64 bits
-    bands: tuple[int, int, int, int]
-
-    @property
-    def stored_simhash(self) -> int:  # BIGINT is signed
-        return self.simhash - (1 << 64) if self.simhash >= 1 << 63 else self.simhash
+    exact: str  # SHA-256 of the normalized words: the same text
+    bands: tuple[int, int, int, int]  # MinHash bands: nearly the same text
 
 
 def fingerprint(text: str) -> Fingerprint:
     words = _words(text)
-    value = _simhash(_shingles(words))
-    return Fingerprint(hashlib.sha256(" ".join(words).encode()).hexdigest(), value,
-                       tuple((value >> (16 * i)) & 0xFFFF for i in range(4)))  # type: ignore[arg-type]
+    return Fingerprint(hashlib.sha256(" ".join(words).encode()).hexdigest(), _minhash_bands(_shingles(words)))
 
 
 def _group_for(session: Session, review_id: int, body: str, print_: Fingerprint) -> int | None:
-    """The group of an earlier comment with the same or nearly the same words, if any (LSH on SimHash bands)."""
+    """The group of an earlier comment with the same or nearly the same words, if any (LSH on MinHash bands)."""
     same = session.scalar(select(Comment.group_id).where(Comment.review_id == review_id,
                                                          Comment.fingerprint == print_.exact).limit(1))
     if same is not None:
         return same
     candidates = session.execute(
-        select(Comment.group_id, Comment.simhash, Comment.body).where(
+        select(Comment.group_id, Comment.body).where(
             Comment.review_id == review_id,
             or_(Comment.band0 == print_.bands[0], Comment.band1 == print_.bands[1],
                 Comment.band2 == print_.bands[2], Comment.band3 == print_.bands[3]))
         .order_by(Comment.id).limit(200)
     ).all()
-    for group_id, stored, other in candidates:
-        if bin((stored % (1 << 64)) ^ print_.simhash).count("1") <= _HAMMING_LIMIT and similarity(body, other) >= NEAR_DUPLICATE:
+    for group_id, other in candidates:
+        if similarity(body, other) >= NEAR_DUPLICATE:
             return group_id
     return None
 
@@ -311,7 +309,7 @@ def submit(session: Session, actor: Actor, review_id: int, *, body: Any, identit
         end=passage["end"] if passage else None, identity_mode=identity, author_id=author_id, name=stored_name,
         email=stored_email, disclosure_permitted=False, filed_by_id=actor.user.id if on_behalf and actor.user else None,
         filed_via=filed_via if on_behalf else None, receipt_hash=hashlib.sha256(token.encode()).hexdigest(), created_at=now,
-        fingerprint=print_.exact, simhash=print_.stored_simhash, band0=print_.bands[0], band1=print_.bands[1],
+        fingerprint=print_.exact, band0=print_.bands[0], band1=print_.bands[1],
         band2=print_.bands[2], band3=print_.bands[3],
         group_id=_group_for(session, review.id, body, print_),
     )
@@ -415,9 +413,9 @@ def triage(session: Session, actor: Actor, review_id: int, filters: Filters = Fi
     rows = session.execute(grouped.order_by(func.count().desc(), func.min(matching.c.id))
                            .limit(page_size).offset((page - 1) * page_size)).all()
     firsts = {c.id: c for c in session.scalars(select(Comment).where(Comment.id.in_([r.first_id for r in rows])))}
-    counts = dict(session.execute(select(func.coalesce(Comment.disposition, "none"), func.count())
-                                  .where(Comment.review_id == review.id, Comment.hidden_at.is_(None))
-                                  .group_by(func.coalesce(Comment.disposition, "none"))).all())
+    decided = func.coalesce(Comment.disposition, literal_column("'none'"))
+    counts = dict(session.execute(select(decided, func.count())
+                                  .where(Comment.review_id == review.id, Comment.hidden_at.is_(None)).group_by(decided)).all())
     counts["hidden"] = session.scalar(select(func.count()).where(Comment.review_id == review.id,
                                                                  Comment.hidden_at.is_not(None))) or 0
     return TriagePage([GroupRow(firsts[r.first_id], r.n, r.undecided) for r in rows], total_comments, total_groups, page,

@@ -45,6 +45,7 @@ def notes_for_page(policy: Policy, number: int, source: str, html: str, current:
         "authors": sorted({item.annotation.author.username for item in placed if item.annotation.author}),
         "writable": sorted(v for v, roles in annotations.WRITERS.items() if roles & current.roles),
         "may_block": bool(annotations.BLOCKERS & current.roles),
+        "readable": [v for v in ("confidential", "internal", "public") if v in annotations.readable_visibilities(current)],
         "suggested_tags": vocabularies().annotation_tags,
     }
 

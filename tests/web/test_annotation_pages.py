@@ -98,3 +98,13 @@ def test_reattach_form_on_the_version_page(client: FlaskClient) -> None:
     note = client.get("/api/v1/policies/GAE/annotations?version=5").get_json()["items"]
     placed = next(n for n in note if str(n["id"]) == note_id)["placement"]
     assert " ".join(placed["exact"].split()) == words
+    # Placed by a person: the card says so and no longer asks for confirmation.
+    card = client.get("/policies/GAE/versions/5").get_data(as_text=True).split(f'id="note-{note_id}"')[1].split("</li>")[0]
+    assert "placed by a person" in card and "reattach-form" not in card
+
+
+def test_visibility_filter_offers_only_what_the_reader_may_see(client: FlaskClient) -> None:
+    login(client, "reviewer")
+    page = client.get("/policies/GAE/versions/5").get_data(as_text=True)
+    choices = page.split('id="f-visibility"')[1].split("</select>")[0]
+    assert "<option>internal</option>" in choices and "confidential" not in choices

@@ -41,7 +41,6 @@ def upgrade() -> None:
     sa.Column('receipt_hash', sa.String(length=64), nullable=False),
     sa.Column('created_at', policyflow.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
-    sa.Column('simhash', sa.BigInteger(), nullable=False),
     sa.Column('band0', sa.Integer(), nullable=False),
     sa.Column('band1', sa.Integer(), nullable=False),
     sa.Column('band2', sa.Integer(), nullable=False),
