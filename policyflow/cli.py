@@ -79,7 +79,9 @@ def serve(ctx: _Context, host: str, port: int) -> None:
             if user.username in demo_users:
                 click.echo(f"  {user.username:<12} {', '.join(user.roles)}")
     click.echo("Press Ctrl+C to stop.")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from policyflow.web.serving import AddresslessRequestHandler
+
+    app.run(host=host, port=port, threaded=True, use_reloader=False, request_handler=AddresslessRequestHandler)
 
 
 @main.group(help="Database schema.")

@@ -79,3 +79,35 @@ def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
     diagram = run(instance, "workflows", "diagram", "standard-review", "--current", "approval").stdout
     assert diagram.startswith("stateDiagram-v2") and "submit_for_equity_review" not in diagram.split("\n")[0]
     assert "approval" in diagram
+
+
+def test_serve_logs_requests_without_client_addresses(tmp_path: Path) -> None:
+    """Anonymous commenters are promised that no IP address is kept, in the logs either."""
+    import socket
+    import time
+    import urllib.request
+
+    instance = tmp_path / "instance"
+    run(instance, "db", "upgrade")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "POLICYFLOW_INSTANCE_PATH": str(instance)}
+    env.pop("POLICYFLOW_DATABASE_URL", None)
+    server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        _out, err = server.communicate(timeout=30)
+    access = [line for line in err.splitlines() if "GET /healthz" in line]
+    assert access and not any("127.0.0.1" in line for line in access), err[-2000:]
