@@ -49,6 +49,7 @@ def _unavailable(reason: str) -> None:
 class LiveServer:
     url: str
     database_url: str
+    app: Any = None  # tests may move its CLOCK (config) forward, and must put it back
 
 
 def _free_port() -> int:
@@ -88,7 +89,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", database_url=database_url)
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", database_url=database_url, app=app)
     finally:
         server.shutdown()
         thread.join(timeout=10)

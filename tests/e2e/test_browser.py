@@ -615,3 +615,89 @@ def test_reviewer_never_sees_confidential_notes(page: Any, login: Any, visit: An
     assert page.locator(".note-cards li.muted").inner_text() == "No notes match the filter."
     assert notes_heading(page) == f"Notes (0 of {len(others)})"
     assert page.locator("mark.note-hl").count() == 0
+
+
+def _open_comment_review(live_server: Any, code: str) -> int:
+    """A new policy whose standard review is taking comments from today for ten days (set up through the services)."""
+    from datetime import timedelta
+
+    from policyflow.core.workflow import load_workflow
+    from policyflow.db import make_engine, make_session_factory, transaction
+    from policyflow.models.base import utcnow
+    from policyflow.resources import workflows_dir
+    from policyflow.services import policies, reviews
+    from policyflow.services.actors import Actor
+    from policyflow.services.policies import StoreSettings
+
+    engine = make_engine(live_server.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            from sqlalchemy import select
+
+            from policyflow.models import User
+
+            ombuds = Actor.of(session.scalar(select(User).where(User.username == "ombuds")))
+            text = ("# School transportation\n\nStudents in foster care keep their school of origin.\n\n"
+                    "## Timelines\n\nThe District shall arrange transportation within 5 school days of a request.\n")
+            saved = policies.create_policy(session, ombuds, StoreSettings(), code=code, title="School transportation",
+                                           text=text, summary="Draft for comment.")
+            today = utcnow().date()
+            review = reviews.start_review(session, ombuds, saved.policy, load_workflow(workflows_dir() / "standard-review.yaml"),
+                                          comment_opens_on=today, comment_closes_on=today + timedelta(days=10))
+            reviews.perform_action(session, ombuds, review.id, "submit_for_equity_review")
+            reviews.perform_action(session, ombuds, review.id, "open_comment_period")
+            return review.id
+    finally:
+        engine.dispose()
+
+
+def test_visitor_comments_confidentially_and_reads_the_response(page: Any, login: Any, visit: Any, check_a11y: Any,
+                                                                live_server: Any) -> None:
+    from datetime import timedelta
+
+    from policyflow.models.base import utcnow
+
+    review_id = _open_comment_review(live_server, "CMTE2E")
+    secret_name = "Marisol Quintanilla-Reyes"
+    words = "Please guarantee a bus from the first day for students in foster care."
+    # A visitor without an account finds the open comment period on the home page and comments confidentially.
+    visit(page, "/")
+    follow(page, next(t for t in page.locator("a").all_inner_texts() if "CMTE2E" in t))
+    check_a11y(page, "public review page")
+    page.fill("#comment-body", words)
+    page.select_option("#comment-category", "parent_guardian")
+    page.check("#identity-confidential")
+    page.fill("#comment-name", secret_name)
+    page.fill("#comment-email", "marisol@example.org")
+    submit(page, "Send comment")
+    check_a11y(page, "thank you page")
+    receipt = page.locator(".receipt-link a").get_attribute("href")
+    # Ombuds staff see the name, answer the comment, and close the period once it has ended.
+    login(page, "ombuds")
+    visit(page, f"/reviews/{review_id}/comments")
+    group = page.locator("article.comment-group").filter(has_text=words)
+    assert secret_name in group.inner_text()
+    group.locator("summary").filter(has_text="Answer comment").click()
+    group.locator("select[name=disposition]").select_option("accepted")
+    group.locator("textarea[name=response]").fill("Section 2 now promises transportation from the first school day.")
+    check_a11y(page, "answer form open")
+    submit_within(page, group, "Save the answer")
+    check_a11y(page, "answer saved")
+    clock = live_server.app.config["CLOCK"]
+    live_server.app.config["CLOCK"] = lambda: utcnow() + timedelta(days=12)
+    try:
+        visit(page, f"/reviews/{review_id}")
+        submit(page, "Close the comment period")
+        check_a11y(page, "review in approval")
+    finally:
+        live_server.app.config["CLOCK"] = clock
+    # The public report shows the response, not the name; the receipt shows the answer too.
+    page.context.clear_cookies()
+    visit(page, f"/public/reviews/{review_id}/report")
+    report = page.locator("main").inner_text()
+    assert words in report and "Section 2 now promises transportation" in report
+    assert secret_name not in page.content() and "marisol@example.org" not in page.content()
+    assert "Name withheld at the commenter's request" in report
+    visit(page, receipt)
+    assert "Section 2 now promises transportation" in page.locator("main").inner_text()
+    assert secret_name not in page.content()
