@@ -18,7 +18,7 @@ from policyflow.core.redline import change_stats, fold_unchanged, inline_html, s
 from policyflow.core.rendering import render_markdown
 from policyflow.core.workflow import load_workflow, workflow_names
 from policyflow.models import Event, Policy, PolicyVersion
-from policyflow.services import policies, reviews
+from policyflow.services import comments, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.requests import actor, db, store_settings
 
@@ -70,7 +70,8 @@ def home() -> str:
     page = policies.search_policies(db(), anonymous, query=request.args.get("q", ""),
                                     section=request.args.get("section", ""), page=_int_arg("page", 1) or 1)
     return render_template("home.html", page=page, sections=policies.sections(db(), anonymous),
-                           q=request.args.get("q", ""), section=request.args.get("section", ""))
+                           q=request.args.get("q", ""), section=request.args.get("section", ""),
+                           open_periods=comments.open_periods(db(), current_app.config["CLOCK"]()))
 
 
 @blueprint.route("/dashboard")

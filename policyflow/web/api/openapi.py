@@ -296,6 +296,145 @@ REVIEW_PATHS: dict[str, Any] = {
 }
 
 
+# ---------------------------------------------------------------------------------------------
+# Stakeholder comments
+# ---------------------------------------------------------------------------------------------
+
+_COUNT = {
+    "description": "A count: an integer, or the string \"fewer than 3\" where a count of 1 or 2 is shown to anyone but "
+                   "ombuds staff (so no commenter is singled out).",
+    "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "const": "fewer than 3"}],
+}
+_DISPOSITIONS = ["accepted", "partially_accepted", "not_accepted", "out_of_scope"]
+_IDENTITY_MODES = ["public", "confidential", "anonymous"]
+
+SCHEMAS.update({
+    "Count": _COUNT,
+    "Comment": {
+        "type": "object",
+        "description": "A stakeholder comment. 'name' follows the identity mode (\"Name withheld at the commenter's "
+                       "request\" for confidential comments, \"Anonymous\" for anonymous ones) except for ombuds staff; "
+                       "'email' and 'disclosure_permitted' appear only for ombuds staff; 'body' is null for a hidden "
+                       "comment except for ombuds staff.",
+        "required": ["id", "review", "version", "submitted_at", "category", "identity_mode", "name", "passage", "group",
+                     "body", "hidden", "hidden_reason", "disposition", "response", "changed_in_version", "filed_via"],
+        "properties": {
+            "id": {"type": "integer"}, "review": {"type": "integer"}, "version": {"type": "integer"},
+            "submitted_at": {"type": "string", "format": "date-time"}, "category": _NULLABLE_STRING,
+            "identity_mode": {"enum": _IDENTITY_MODES}, "name": {"type": "string"},
+            "passage": {**_NULLABLE_STRING, "description": "The quoted words of the draft the comment is about."},
+            "group": {**_NULLABLE_INT, "description": "Near-duplicate group (the id of its first comment)."},
+            "body": _NULLABLE_STRING, "hidden": {"type": "boolean"}, "hidden_reason": _NULLABLE_STRING,
+            "disposition": {"enum": [*_DISPOSITIONS, None]}, "response": _NULLABLE_STRING,
+            "changed_in_version": _NULLABLE_INT,
+            "filed_via": {"enum": ["phone", "email", "letter", "in_person", "meeting", None]},
+            "email": {**_NULLABLE_STRING, "description": "Ombuds staff only."},
+            "disclosure_permitted": {"type": "boolean", "description": "Ombuds staff only."},
+        },
+    },
+    "SubmittedComment": {
+        "allOf": [_ref("Comment"), {"type": "object", "required": ["receipt_url"], "properties": {
+            "receipt_url": {"type": "string", "description": "The commenter's private link to the status of the comment; "
+                                                             "shown only once."}}}],
+    },
+    "CommentList": {
+        "type": "object", "required": ["items", "total", "page", "page_size"],
+        "properties": {"items": {"type": "array", "items": _ref("Comment")}, "total": {"type": "integer"},
+                       "page": {"type": "integer"}, "page_size": {"type": "integer"}, "pages": {"type": "integer"}},
+    },
+    "NewComment": {
+        "type": "object", "required": ["body", "identity"],
+        "properties": {
+            "body": {"type": "string", "maxLength": 8000}, "identity": {"enum": _IDENTITY_MODES},
+            "name": {"type": "string", "maxLength": 200, "description": "Required unless anonymous (or signed in)."},
+            "email": {"type": "string", "description": "Optional; to be told when the comment is answered."},
+            "category": {"type": "string", "description": "One of the district's commenter categories."},
+            "target": {"type": "object", "required": ["start", "end"],
+                       "description": "The passage of the draft under review the comment is about.",
+                       "properties": {"start": {"type": "integer", "minimum": 0}, "end": {"type": "integer"},
+                                      "exact": {"type": "string"}}},
+            "filed_via": {"enum": ["phone", "email", "letter", "in_person", "meeting"],
+                          "description": "Ombuds staff filing on someone's behalf: how the comment reached the office."},
+        },
+    },
+    "Disposition": {
+        "type": "object", "required": ["disposition", "response"],
+        "properties": {"disposition": {"enum": _DISPOSITIONS}, "response": {"type": "string"},
+                       "changed_in_version": {"type": ["integer", "null"], "minimum": 1}},
+    },
+    "CommentReport": {
+        "type": "object",
+        "required": ["review", "policy", "total", "by_category", "by_disposition", "by_identity", "hidden", "sections"],
+        "properties": {
+            "review": {"type": "integer"}, "policy": {"type": "string"}, "version": {"type": "integer"},
+            "total": _ref("Count"),
+            "by_category": {"type": "object", "additionalProperties": _ref("Count")},
+            "by_disposition": {"type": "object", "additionalProperties": _ref("Count")},
+            "by_identity": {"type": "object", "additionalProperties": _ref("Count")},
+            "hidden": _ref("Count"),
+            "sections": {"type": "array", "items": {
+                "type": "object", "required": ["heading", "count", "groups"],
+                "properties": {"heading": {"type": "string"}, "count": _ref("Count"), "groups": {"type": "array", "items": {
+                    "type": "object", "required": ["count", "comments"],
+                    "properties": {"count": _ref("Count"), "comments": {"type": "array", "items": _ref("Comment")}}}}}}},
+        },
+    },
+})
+
+_COMMENT_ID = {"name": "comment_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_GROUP_ID = {"name": "group_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+_PAGE_SIZE = {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}
+
+COMMENT_PATHS: dict[str, Any] = {
+    "/reviews/{review_id}/comments": {
+        "get": {"summary": "A review's comments: staff while it runs; anyone once the response to comments is public",
+                "parameters": [_REVIEW_ID, _PAGE, _PAGE_SIZE],
+                "responses": {"200": _json(_ref("CommentList"), "A page of comments"), **_problems(400, 401, 404, 422)}},
+        "post": {"summary": "Comment while the period is open (no token needed where the stage takes anonymous comments; "
+                            "rate limited)",
+                 "parameters": [_REVIEW_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewComment")}}},
+                 "responses": {"201": _json(_ref("SubmittedComment"), "Saved, with the receipt link"),
+                               **_problems(400, 401, 403, 404, 409, 413, 422, 429)}},
+    },
+    "/reviews/{review_id}/comments/report": {
+        "get": {"summary": "The response to comments (JSON or CSV); same visibility as the list",
+                "parameters": [_REVIEW_ID, {"name": "format", "in": "query",
+                                            "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}}],
+                "responses": {"200": {"description": "The report, or with format=csv one row per comment after a header row",
+                                      "content": {"application/json": {"schema": _ref("CommentReport")},
+                                                  "text/csv": {"schema": {"type": "string"}}}},
+                              **_problems(400, 401, 404, 422)}},
+    },
+    "/reviews/{review_id}/comment-groups/{group_id}/disposition": {
+        "put": {"summary": "Answer every visible comment of a near-duplicate group at once (ombuds)",
+                "parameters": [_REVIEW_ID, _GROUP_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Disposition")}}},
+                "responses": {"200": _json({"type": "object", "required": ["updated"],
+                                            "properties": {"updated": {"type": "integer"}}}, "How many were answered"),
+                              **_problems(400, 401, 403, 404, 422)}},
+    },
+    "/comments/{comment_id}/disposition": {
+        "put": {"summary": "Record what the district did with a comment and its response (ombuds)",
+                "parameters": [_COMMENT_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Disposition")}}},
+                "responses": {"200": _json(_ref("Comment"), "The comment"), **_problems(400, 401, 403, 404, 422)}},
+    },
+    "/comments/{comment_id}/hide": {
+        "post": {"summary": "Hide a comment with a reason; its text is kept for the record (ombuds)",
+                 "parameters": [_COMMENT_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 1000}}}}}},
+                 "responses": {"200": _json(_ref("Comment"), "The comment"), **_problems(400, 401, 403, 404, 422)}},
+    },
+    "/comments/{comment_id}/unhide": {
+        "post": {"summary": "Show a hidden comment again (ombuds)", "parameters": [_COMMENT_ID],
+                 "responses": {"200": _json(_ref("Comment"), "The comment"), **_problems(401, 403, 404)}},
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -310,6 +449,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             **REVIEW_PATHS,
             **ANNOTATION_PATHS,
+            **COMMENT_PATHS,
             "/tokens": {
                 "post": {
                     "summary": "Exchange a username and password for an API token", "security": [],
