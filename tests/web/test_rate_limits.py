@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import socket
 import uuid
@@ -24,16 +26,17 @@ def _redis_up() -> bool:
         return False
 
 
-def _app(session_factory: sessionmaker[Session], storage: str, prefix: str) -> Flask:
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SESSION_FACTORY": session_factory,
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_KEY_PREFIX": prefix,
-                      "COMMENT_RATE_LIMIT": "2 per hour"})
+def _app(session_factory: sessionmaker[Session], storage: str, secret: str) -> Flask:
+    # Each run gets its own secret, so its visitor key (an HMAC) and its counts are its own.
+    app = create_app({"TESTING": True, "SECRET_KEY": secret, "SESSION_FACTORY": session_factory,
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": storage, "COMMENT_RATE_LIMIT": "2 per hour"})
 
-    @limit_comments
     def probe() -> str:
         return "taken"
 
-    app.add_url_rule("/probe", "probe", probe, methods=["POST"])
+    # The limiter registers limits by the view's name, for every app: each app gets its own view.
+    probe.__name__ = probe.__qualname__ = f"probe_{uuid.uuid4().hex}"
+    app.add_url_rule("/probe", "probe", limit_comments(probe), methods=["POST"])
     return app
 
 
@@ -44,21 +47,22 @@ def test_two_app_processes_share_the_count_in_redis(session_factory: sessionmake
         pytest.skip("Redis is not running here")
     import redis
 
-    prefix = f"policyflow-test-{uuid.uuid4().hex}"
-    first = _app(session_factory, "redis://127.0.0.1:6379/15", prefix).test_client()
-    second = _app(session_factory, "redis://127.0.0.1:6379/15", prefix).test_client()
+    secret = f"test-secret-{uuid.uuid4().hex}"
+    first = _app(session_factory, "redis://127.0.0.1:6379/15", secret).test_client()
+    second = _app(session_factory, "redis://127.0.0.1:6379/15", secret).test_client()
     assert first.post("/probe").status_code == 200
     assert second.post("/probe").status_code == 200
     refused = first.post("/probe")
     assert refused.status_code == 429 and "Please wait a while" in refused.get_data(as_text=True)
     assert "Retry-After" in refused.headers
-    keys = redis.Redis(host=REDIS[0], port=REDIS[1], db=15).keys(f"*{prefix}*")
+    visitor = hmac.new(secret.encode(), b"127.0.0.1", hashlib.sha256).hexdigest()[:32]
+    keys = redis.Redis(host=REDIS[0], port=REDIS[1], db=15).keys(f"*{visitor}*")
     assert keys and not any(b"127.0.0.1" in key for key in keys)  # the visitor is an HMAC, not an address
 
 
 def test_signed_in_staff_are_not_counted(session_factory: sessionmaker[Session]) -> None:
     from tests.conftest import login
 
-    client = _app(session_factory, "memory://", "staff").test_client()
+    client = _app(session_factory, "memory://", f"test-secret-{uuid.uuid4().hex}").test_client()
     login(client, "ombuds")
     assert all(client.post("/probe").status_code == 200 for _ in range(4))
