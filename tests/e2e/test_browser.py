@@ -682,6 +682,8 @@ def test_visitor_comments_confidentially_and_reads_the_response(page: Any, login
     check_a11y(page, "answer form open")
     submit_within(page, group, "Save the answer")
     check_a11y(page, "answer saved")
+    visit(page, f"/reviews/{review_id}/report")
+    assert secret_name in page.locator("main").inner_text()  # ombuds staff read the sealed name
     clock = live_server.app.config["CLOCK"]
     live_server.app.config["CLOCK"] = lambda: utcnow() + timedelta(days=12)
     try:
