@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections import namedtuple
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from policyflow.core.anchoring import reanchor_many
@@ -318,8 +319,9 @@ def submit(session: Session, actor: Actor, review_id: int, *, body: Any, identit
     if comment.group_id is None:
         comment.group_id = comment.id
         session.flush()
-    # The audit trail records that a comment arrived and how, never who sent it.
-    audit.record(session, Actor.anonymous() if account is None and not on_behalf else actor, "comment.submitted",
+    # The audit trail records that a comment arrived and how, never who sent it (not even a signed-in
+    # commenter's username: staff read the trail, and an anonymous or confidential comment must not name anyone).
+    audit.record(session, actor if on_behalf else Actor.anonymous(), "comment.submitted",
                  f"comment:{comment.id}", policy_id=review.policy_id,
                  data={"review": review.id, "identity_mode": identity, "category": category, "filed_via": comment.filed_via})
     return Submitted(comment, token)
@@ -407,17 +409,23 @@ def triage(session: Session, actor: Actor, review_id: int, filters: Filters = Fi
     grouped = (select(matching.c.group_id, func.min(matching.c.id).label("first_id"), func.count().label("n"),
                       func.count().filter(matching.c.disposition.is_(None), matching.c.hidden_at.is_(None)).label("undecided"))
                .group_by(matching.c.group_id))
-    total_groups = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
-    total_comments = session.scalar(select(func.count()).select_from(matching)) or 0
+    # Both totals in one pass; counting distinct group ids reads only the (review_id, group_id) index when nothing
+    # is filtered, where counting the grouped rows would aggregate every comment again (50,000 comments on SQLite:
+    # ~8 ms against ~100 ms; with a filter, one scan instead of two).
+    total_comments, total_groups = session.execute(select(func.count(), func.count(matching.c.group_id.distinct()))).one()
     page = max(1, page)
     rows = session.execute(grouped.order_by(func.count().desc(), func.min(matching.c.id))
                            .limit(page_size).offset((page - 1) * page_size)).all()
     firsts = {c.id: c for c in session.scalars(select(Comment).where(Comment.id.in_([r.first_id for r in rows])))}
-    decided = func.coalesce(Comment.disposition, literal_column("'none'"))
-    counts = dict(session.execute(select(decided, func.count())
-                                  .where(Comment.review_id == review.id, Comment.hidden_at.is_(None)).group_by(decided)).all())
-    counts["hidden"] = session.scalar(select(func.count()).where(Comment.review_id == review.id,
-                                                                 Comment.hidden_at.is_not(None))) or 0
+    # Every count of the review in one pass over its comments.
+    shown = Comment.hidden_at.is_(None)
+    kinds = ("none", *DISPOSITIONS)
+    tallies = session.execute(select(
+        *(func.count().filter(shown, Comment.disposition.is_(None) if kind == "none" else Comment.disposition == kind)
+          for kind in kinds),
+        func.count().filter(Comment.hidden_at.is_not(None))).where(Comment.review_id == review.id)).one()
+    counts = {kind: n for kind, n in zip(kinds, tallies[:-1], strict=True) if n}
+    counts["hidden"] = tallies[-1]
     return TriagePage([GroupRow(firsts[r.first_id], r.n, r.undecided) for r in rows], total_comments, total_groups, page,
                       page_size, counts)
 
@@ -535,8 +543,11 @@ def disposition_group(session: Session, actor: Actor, review_id: int, group_id: 
     if not members:
         raise NotFound(f"Review {review_id} has no comment group {group_id}.")
     now = now or utcnow()
-    for comment in members:
-        _apply_disposition(session, actor, comment, disposition, response, version, now, base_url)
+    # One flush for the whole group: otherwise each queued e-mail's INSERT first flushes the comments changed so
+    # far, one UPDATE at a time (a 6,000-comment campaign: ~8 s instead of ~2 s).
+    with session.no_autoflush:
+        for comment in members:
+            _apply_disposition(session, actor, comment, disposition, response, version, now, base_url)
     session.flush()
     audit.record(session, actor, "comment.group_dispositioned", f"review:{review.id}", policy_id=review.policy_id,
                  data={"group": group_id, "comments": len(members), "disposition": disposition, "changed_in_version": version})
@@ -653,11 +664,12 @@ def report(session: Session, actor: Actor, review_id: int) -> Report:
     by_disposition: dict[str, int] = {}
     by_identity: dict[str, int] = {}
     total = hidden = 0
+    section_at: dict[int | None, tuple[int, str]] = {}  # many comments quote the same passage: find its heading once
     for comment in session.scalars(select(Comment).where(Comment.review_id == review.id).order_by(Comment.id)
                                    .execution_options(yield_per=2000)):
         total += 1
         start = comment.start if comment.version_number == review.version_number else placements.get(comment.id, (None,))[0]
-        key = section_of(text, start)
+        key = section_at.get(start) or section_at.setdefault(start, section_of(text, start))
         groups = sections.setdefault(key, {})
         group = groups.get(comment.group_id or comment.id)
         if group is None:
@@ -686,11 +698,20 @@ def export_rows(session: Session, actor: Actor, review_id: int) -> Iterator[dict
     ombuds = sees_identities(actor)
 
     def rows() -> Iterator[dict[str, Any]]:
-        for comment in session.scalars(select(Comment).where(Comment.review_id == review_id).order_by(Comment.id)
-                                       .execution_options(yield_per=5000)):
-            yield comment_row(comment, actor, ombuds)
+        # Plain tuples of just the columns comment_row reads, under the same attribute names: loading 50,000
+        # ORM objects (or reading Row attributes) alone takes longer than the whole export may.
+        for values in session.execute(select(*_EXPORT_COLUMNS).where(Comment.review_id == review_id).order_by(Comment.id)
+                                      .execution_options(yield_per=5000)):
+            yield comment_row(_Exported._make(values), actor, ombuds)  # type: ignore[arg-type]
 
     return rows()
+
+
+_EXPORT_COLUMNS = (Comment.id, Comment.review_id, Comment.version_number, Comment.created_at, Comment.category,
+                   Comment.identity_mode, Comment.name, Comment.email, Comment.disclosure_permitted, Comment.exact,
+                   Comment.group_id, Comment.body, Comment.hidden_at, Comment.hidden_reason, Comment.disposition,
+                   Comment.response, Comment.changed_in_version, Comment.filed_via)
+_Exported = namedtuple("_Exported", [column.key for column in _EXPORT_COLUMNS])  # type: ignore[misc]
 
 
 def comment_row(comment: Comment, actor: Actor, ombuds: bool | None = None) -> dict[str, Any]:

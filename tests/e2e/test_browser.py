@@ -643,6 +643,13 @@ def _open_comment_review(live_server: Any, code: str) -> int:
             today = utcnow().date()
             review = reviews.start_review(session, ombuds, saved.policy, load_workflow(workflows_dir() / "standard-review.yaml"),
                                           comment_opens_on=today, comment_closes_on=today + timedelta(days=10))
+            from policyflow.services import annotations
+
+            for visibility in ("public", "internal", "confidential"):
+                quote = "school of origin" if visibility == "public" else "5 school days"
+                at = text.index(quote)
+                annotations.create(session, ombuds, saved.policy, 1, target={"start": at, "end": at + len(quote)},
+                                   body=f"NOTE-{visibility.upper()}: about {quote}.", visibility=visibility)
             reviews.perform_action(session, ombuds, review.id, "submit_for_equity_review")
             reviews.perform_action(session, ombuds, review.id, "open_comment_period")
             return review.id
@@ -663,6 +670,9 @@ def test_visitor_comments_confidentially_and_reads_the_response(page: Any, login
     visit(page, "/")
     follow(page, next(t for t in page.locator("a").all_inner_texts() if "CMTE2E" in t))
     check_a11y(page, "public review page")
+    # The public reads the district's public notes, never its internal or confidential ones.
+    assert "NOTE-PUBLIC" in page.locator("main").inner_text()
+    assert "NOTE-INTERNAL" not in page.content() and "NOTE-CONFIDENTIAL" not in page.content()
     page.fill("#comment-body", words)
     page.select_option("#comment-category", "parent_guardian")
     page.check("#identity-confidential")
