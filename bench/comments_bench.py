@@ -1,6 +1,6 @@
 """Stakeholder comments at scale: 50,000 comments on one review; triage, public page, report and CSV times.
 
-    python bench/comments_bench.py [--quick] [--comments N] [--submits N] [--postgres URL]
+    python bench/comments_bench.py [--quick] [--comments N] [--submits N] [--postgres URL] [--only KIND] [--keep]
 
 For each backend (SQLite always; PostgreSQL when ``--postgres`` or POLICYFLOW_TEST_DATABASE_URL is
 given, in a throwaway schema) the script builds a fresh database with the migrations, loads the demo
@@ -304,7 +304,7 @@ class Loaded:
 
 def passages(draft: str) -> list[dict[str, int]]:
     """Sentences of the draft that commenters quote."""
-    found = [m for m in re.finditer(r"[A-Z][^.\n]{40,220}\.", draft)]
+    found = list(re.finditer(r"[A-Z][^.\n]{40,220}\.", draft))
     return [{"start": m.start(), "end": m.end()} for m in found[::3]][:40]
 
 
@@ -414,7 +414,7 @@ def load_comments(url: str, total: int, seed: int = 50_000) -> Loaded:
         sizes_by_group[group_id] += 1
     engine.dispose()
     return Loaded(review_id, len(grouper.groups), len(sizes_by_group), max(sizes_by_group.values()), seconds,
-                  fingerprint_seconds, grouper, [letter for letter in CAMPAIGNS])
+                  fingerprint_seconds, grouper, list(CAMPAIGNS))
 
 
 # ---------------------------------------------------------------------------------------------

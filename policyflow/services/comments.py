@@ -699,9 +699,10 @@ def export_rows(session: Session, actor: Actor, review_id: int) -> Iterator[dict
 
     def rows() -> Iterator[dict[str, Any]]:
         # Plain tuples of just the columns comment_row reads, under the same attribute names: loading 50,000
-        # ORM objects (or reading Row attributes) alone takes longer than the whole export may.
-        for values in session.execute(select(*_EXPORT_COLUMNS).where(Comment.review_id == review_id).order_by(Comment.id)
-                                      .execution_options(yield_per=5000)):
+        # ORM objects (or reading Row attributes) alone takes longer than the whole export may. Fetched through the
+        # session's connection (Core): the ORM's handling of the result rows would add ~40% to the fetch.
+        for values in session.connection().execute(select(*_EXPORT_COLUMNS).where(Comment.review_id == review_id)
+                                                   .order_by(Comment.id).execution_options(yield_per=5000)):
             yield comment_row(_Exported._make(values), actor, ombuds)  # type: ignore[arg-type]
 
     return rows()
