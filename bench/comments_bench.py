@@ -517,11 +517,20 @@ def measure_service(factory: Any, review_id: int, runs: int, csv_runs: int, resu
         results.append(Result(f"service triage(), {len(TRIAGE_QUERIES)} page/filter mixes", list(chain(*parts.values())),
                               TRIAGE_TARGET_S, parts=parts))
 
+        def report_page(number: int) -> None:
+            comments.report(session, ombuds, review_id, page=number)
+            session.expunge_all()
+
+        pages = comments.report(session, ombuds, review_id, page=1).pages
+        report_parts = {f"page {n}": timed(functools.partial(report_page, n), runs, 1) for n in sorted({1, (pages + 1) // 2, pages})}
+        results.append(Result("service report(page=N) (staff), first/middle/last", list(chain(*report_parts.values())),
+                              TRIAGE_TARGET_S, parts=report_parts))
+
         def whole_report() -> None:
             comments.report(session, ombuds, review_id)
             session.expunge_all()
 
-        results.append(Result("service report() (staff)", timed(whole_report, csv_runs)))
+        results.append(Result("service report(), whole (staff)", timed(whole_report, csv_runs)))
 
         def rows_only() -> None:
             for _row in comments.export_rows(session, ombuds, review_id):
@@ -577,14 +586,22 @@ def measure_pages(app: Any, review_id: int, runs: int, csv_runs: int, results: l
         if largest_group is not None:
             measure(f"GET {base}/comments/groups/<largest>", "/reviews/<>/comments/groups/<>", staff,
                     [f"{base}/comments/groups/{largest_group}"], runs, TRIAGE_TARGET_S, warmup=1)
-        measure(f"GET {base}/report (staff)", "/reviews/<>/report", staff, [base + "/report"], csv_runs, None)
+        report_paths = [base + "/report", base + "/report?page=250", base + "/report?page=100000"]
+        measure(f"GET {base}/report (staff), first/middle/last page", "/reviews/<>/report", staff, report_paths, runs,
+                TRIAGE_TARGET_S, labels=["first", "page 250", "last"], warmup=1)
+        measure(f"GET {base}/report?page=all (staff, to print)", "/reviews/<>/report", staff, [base + "/report?page=all"],
+                csv_runs, None)
         measure(f"GET {base}/report.csv (staff)", "/reviews/<>/report.csv", staff, [base + "/report.csv"], csv_runs,
                 CSV_TARGET_S)
         measure(f"GET /public/reviews/{review_id} (signed out)", "/public/reviews/<>", visitor,
                 [f"/public/reviews/{review_id}"], runs, None, warmup=1)
     else:
-        measure(f"GET /public/reviews/{review_id}/report (signed out)", "/public/reviews/<>/report", visitor,
-                [f"/public/reviews/{review_id}/report"], csv_runs, None)
+        public_report = f"/public/reviews/{review_id}/report"
+        measure(f"GET {public_report} (signed out), first/middle/last page", "/public/reviews/<>/report", visitor,
+                [public_report, public_report + "?page=250", public_report + "?page=100000"], runs, TRIAGE_TARGET_S,
+                labels=["first", "page 250", "last"], warmup=1)
+        measure(f"GET {public_report}?page=all (signed out, to print)", "/public/reviews/<>/report", visitor,
+                [public_report + "?page=all"], csv_runs, None)
         measure(f"GET /public/reviews/{review_id}/report.csv (signed out)", "/public/reviews/<>/report.csv", visitor,
                 [f"/public/reviews/{review_id}/report.csv"], csv_runs, CSV_TARGET_S)
 

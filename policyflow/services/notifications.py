@@ -51,6 +51,20 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *, dedupe_key:
     return session.execute(statement).first() is not None
 
 
+def enqueue_emails(session: Session, mails: list[tuple[str, str, str, str]], *, now: datetime | None = None) -> None:
+    """Queue many plain-text e-mails (to, subject, body, dedupe key) in one statement; duplicates are skipped.
+
+    For answers to a mass campaign: thousands of single INSERTs would take seconds inside one request."""
+    if not mails:
+        return
+    now = now or utcnow()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"]), [
+        {"kind": "email", "payload": {"to": to, "subject": subject, "body": body}, "dedupe_key": key,
+         "available_at": now, "attempts": 0, "created_at": now} for to, subject, body, key in mails])
+
+
 def enqueue_email(session: Session, *, to: str, subject: str, body: str, dedupe_key: str, now: datetime | None = None,
                   user_id: int | None = None, available_at: datetime | None = None) -> bool:
     """Queue one plain-text e-mail. With ``user_id`` the worker checks, when sending, that the account

@@ -28,6 +28,7 @@ from policyflow.web.requests import actor, db, vocabularies
 
 PAGE_SIZE = 25
 GROUP_PAGE_LIMIT = 500
+NAMES_SHOWN = 50  # names listed under one group of the report
 MAX_FILTER = 200
 RECEIPT_ENDPOINT = "pages.public_receipt"  # policyflow.web.public_pages
 CHUNK_ROWS = 1000  # rows per chunk of a streamed export
@@ -359,6 +360,7 @@ class GroupView:
     answers: list[Answer]
     undecided: int
     hidden: list[HiddenComment] = field(default_factory=list)
+    more_names: int = 0  # names beyond the first NAMES_SHOWN (a mass campaign): all of them are in the downloads
 
 
 def _group_view(first: Comment, members: list[Comment], viewer: Actor, ombuds: bool, labels: dict[str, str]) -> GroupView:
@@ -381,7 +383,8 @@ def _group_view(first: Comment, members: list[Comment], viewer: Actor, ombuds: b
     return GroupView(
         id=first.group_id or first.id, count=len(members), passage=first.exact,
         body=shown[0].body if shown else None, categories=sorted(categories.items(), key=lambda item: -item[1]),
-        names=list(names.values()), answers=list(answers.values()),
+        names=list(itertools.islice(names.values(), NAMES_SHOWN)), more_names=max(0, len(names) - NAMES_SHOWN),
+        answers=list(answers.values()),
         undecided=sum(1 for c in shown if c.disposition is None),
         hidden=[HiddenComment(c.id, c.hidden_reason or "", comments.shown_name(c, viewer) if ombuds else None,
                               c.body if ombuds else None) for c in members if c.hidden_at is not None],
@@ -403,18 +406,21 @@ def _statistics(report: comments.Report, masked: bool) -> dict[str, list[tuple[s
 
 
 def _report_page(viewer: Actor, review_id: int, *, public: bool) -> Response:
-    report = comments.report(db(), viewer, review_id)
+    # A page of groups by default; ?page=all is the whole report on one page, for printing.
+    whole = request.args.get("page") == "all"
+    report = comments.report(db(), viewer, review_id, page=None if whole else _page_number())
     review = report.review
     ombuds = comments.sees_identities(viewer)
     labels = vocabularies().comment_categories
     # Built while the page streams out, a group at a time.
-    sections = ((section.heading, section.count, (_group_view(group.first, group.members, viewer, ombuds, labels)
-                                                  for group in section.groups)) for section in report.sections)
+    sections = ((section, (_group_view(group.first, group.members, viewer, ombuds, labels) for group in section.groups))
+                for section in report.sections)
     endpoint = "pages.public_comment_report" if public else "pages.comment_report"
-    # Streamed: with tens of thousands of comments the first section reaches the reader long before the
-    # last is written. Everything the template reads is loaded here, so it needs no database.
+    # Streamed: the whole report of tens of thousands of comments reaches the reader section by section.
+    # Everything the template reads is loaded here, so it needs no database.
     return current_app.response_class(stream_template(
-        "comments/report.html", review=review, report=report, sections=sections, public=public, ombuds=ombuds,
+        "comments/report.html", review=review, report=report, sections=sections, public=public, ombuds=ombuds, whole=whole,
+        page_link=lambda number: url_for(endpoint, review_id=review.id, page=number),
         statistics=_statistics(report, masked=public), total=comments.shown_count(report.total, public),
         hidden=comments.shown_count(report.hidden, public),
         linkable=set(policies.visible_version_numbers(db(), viewer, review.policy)),

@@ -237,6 +237,40 @@ def test_the_report_groups_and_masks(session: Session, review: Review) -> None:
     assert comments.shown_name(sealed, Actor.anonymous()) == comments.WITHHELD
 
 
+def test_the_report_pages_by_group_and_keeps_sections_whole(session: Session, review: Review) -> None:
+    quote = "within 5 school days"
+    at = TEXT.index(quote)
+    campaign = [send(session, review, None, "public", name=f"Parent {n}", body=LETTER.format(extra="")) for n in range(4)]
+    singles = [send(session, review, None, "anonymous", body=f"Point number {n}: {word} buses, please consider routes.")
+               for n, word in enumerate(("yellow", "late", "crowded", "electric", "private"))]
+    on_passage = [send(session, review, None, "anonymous", body=f"Five days is too long for child {n} who waits at home.",
+                       target={"start": at, "end": at + len(quote)}) for n in range(2)]
+    whole = comments.report(session, who(session, "ombuds"), review.id)
+    assert whole.pages == 1 and whole.groups == len(whole.sections[0].groups) + len(whole.sections[1].groups)
+    expected = {c.id for c in [*campaign, *singles, *on_passage]}
+    assert {m.id for s in whole.sections for g in s.groups for m in g.members} == expected
+
+    seen: set[int] = set()
+    first = comments.report(session, who(session, "ombuds"), review.id, page=1, page_size=3)
+    assert first.pages == -(-whole.groups // 3) and first.total == whole.total == len(expected)
+    assert [part.first_page for part in first.outline] == [1, -(-(len(whole.sections[0].groups) + 1) // 3)]
+    for number in range(1, first.pages + 1):
+        page = comments.report(session, who(session, "ombuds"), review.id, page=number, page_size=3)
+        assert sum(len(s.groups) for s in page.sections) <= 3 and page.by_category == whole.by_category
+        members = [m.id for s in page.sections for g in s.groups for m in g.members]
+        assert not seen & set(members)
+        seen.update(members)
+        for part in page.sections:
+            assert part.count == next(o.count for o in whole.outline if o.index == part.index)
+            assert part.continued == (number > next(o.first_page for o in first.outline if o.index == part.index))
+    assert seen == expected
+    # The campaign's four letters stay one group on one page, however small the page.
+    campaign_group = next(g for s in whole.sections for g in s.groups if len(g.members) == 4)
+    assert {m.id for m in campaign_group.members} == {c.id for c in campaign}
+    # A page past the end shows the last page rather than nothing.
+    assert comments.report(session, who(session, "ombuds"), review.id, page=99, page_size=3).page == first.pages
+
+
 def test_passages_follow_the_text_to_a_new_version(session: Session, review: Review) -> None:
     quote = "within 5 school days"
     start = TEXT.index(quote)

@@ -15,9 +15,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policyflow.models import Comment, Review
+from policyflow.models import Comment, OutboxMessage, Review
 from policyflow.services import comments
 from policyflow.services.actors import Actor
+from policyflow.web import comment_pages
 from tests.conftest import login
 from tests.reviewing import NOW, act, start, who
 
@@ -200,6 +201,20 @@ def test_group_disposition_answers_every_member(client: FlaskClient, session: Se
     members = session.scalars(select(Comment).where(Comment.group_id == group)).all()
     assert [(c.disposition, c.response) for c in members] == [("not_accepted", "The bus already comes the next day.")] * 3
     # Commenters who left an e-mail hear about it; the confidential one too (to their own address).
+    def answered_mails() -> list[dict]:
+        return [m.payload for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+                if m.kind == "email" and "answered your comment" in m.payload["subject"]
+                and f"/reviews/{setup.review.id}/report" in m.payload["body"]]
+
+    assert [m["to"] for m in answered_mails()] == ["sam.campaigner@example.org"]
+    assert "The bus already comes the next day." in answered_mails()[0]["body"]
+    again = {"disposition": "not_accepted", "response": "The bus already comes the next day."}
+    client.post(f"/reviews/{setup.review.id}/comments/groups/{group}/disposition", data=again)
+    assert len(answered_mails()) == 1  # the same answer again tells no one twice
+    client.post(f"/reviews/{setup.review.id}/comments/groups/{group}/disposition", data={**again, "response": "Day one."})
+    assert [m["to"] for m in answered_mails()] == ["sam.campaigner@example.org"] * 2 and "Day one." in answered_mails()[1]["body"]
+    client.post(f"/reviews/{setup.review.id}/comments/groups/{group}/disposition", data=again)
+    session.expire_all()
     page = _page(client, f"/reviews/{setup.review.id}/comments")
     assert re.search(r"<strong>3</strong> not yet answered", page) and re.search(r"<strong>3</strong> not accepted", page)
     # A bad answer changes nothing and says why.
@@ -327,6 +342,28 @@ def test_ombuds_report_shows_names_and_hidden_text(client: FlaskClient, setup: S
     page = _page(client, f"/reviews/{setup.review.id}/report")
     assert SECRET_NAME in page and "confidential</span>" in page and HIDDEN_TEXT in page
     assert "example.org" not in page  # e-mail addresses stay on the triage page and in the ombuds export
+
+
+def test_report_pages_and_whole_report_for_printing(client: FlaskClient, setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comments, "REPORT_PAGE_GROUPS", 2)
+    monkeypatch.setattr(comment_pages, "NAMES_SHOWN", 1)
+    login(client, "ombuds")
+    rid = setup.review.id
+    first = _page(client, f"/reviews/{rid}/report")
+    assert "Page 1 of 3 (5 groups of comments)" in first and f'href="/reviews/{rid}/report?page=2" rel="next"' in first
+    assert f'href="/reviews/{rid}/report?page=all"' in first
+    pages = [first, _page(client, f"/reviews/{rid}/report?page=2"), _page(client, f"/reviews/{rid}/report?page=3")]
+    bodies = [setup.public.body, setup.confidential.body, setup.anonymous.body, CAMPAIGN, HIDDEN_TEXT]
+    for body in bodies:  # every comment on exactly one page
+        assert sum(body in page for page in pages) == 1, body
+    assert "Page 3 of 3" in _page(client, f"/reviews/{rid}/report?page=7")
+    assert _page(client, f"/reviews/{rid}/report?page=two", status=400)
+    # Each page lists every section and links to the page where it starts.
+    assert 'href="#section-1">The policy as a whole</a>' in first and f'href="/reviews/{rid}/report?page=3#section-' in first
+    whole = _page(client, f"/reviews/{rid}/report?page=all")
+    assert all(body in whole for body in bodies) and 'rel="next"' not in whole
+    # A campaign lists the first names and counts the rest, which stay in the downloads.
+    assert "and 2 more names (all are in the downloads)" in whole
 
 
 def test_public_report_after_the_comment_period(client: FlaskClient, session: Session, setup: Setup) -> None:
