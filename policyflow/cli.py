@@ -127,13 +127,14 @@ def users() -> None:
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
 @click.option("--display-name", default=None)
 @click.option("--email", default=None)
+@click.option("--position", default=None, help='e.g. "Chief Equity and Social Justice Officer" (a workflow may require its approval)')
 @click.password_option(envvar="POLICYFLOW_NEW_PASSWORD")
 @pass_context
 def users_create(ctx: _Context, name: str, roles: tuple[str, ...], display_name: str | None,
-                 email: str | None, password: str) -> None:
+                 email: str | None, position: str | None, password: str) -> None:
     with ctx.session() as session:
         user = accounts.create_user(session, Actor.system(), name, password, list(roles),
-                                    display_name=display_name, email=email)
+                                    display_name=display_name, email=email, position=position)
         click.echo(f"Created {user.username} ({', '.join(sorted(user.roles))}).")
 
 

@@ -41,3 +41,12 @@ def act(session: Session, review: Review, username: str, action: str, note: str 
     moved = reviews.perform_action(session, who(session, username), review.id, action, note, now=now)
     session.flush()
     return moved
+
+
+def approve(session: Session, review: Review, *usernames: str, now: datetime = NOW) -> None:
+    """Leaders approve the version under review (by default the two the standard quorum needs)."""
+    from policyflow.services import decisions
+
+    for username in usernames or ("leader1", "leader2"):
+        decisions.decide(session, who(session, username), review.id, decision="approve", version=review.version_number, now=now)
+    session.flush()

@@ -20,6 +20,9 @@ class ConditionInfo:
 CONDITIONS: dict[str, ConditionInfo] = {
     info.name: info
     for info in (
+        ConditionInfo("approval_quorum_met",
+                      "enough leaders approved the version under review (the workflow's quorum and required positions)",
+                      "Not enough approvals of version {version}: {shortfall}."),
         ConditionInfo("all_comments_dispositioned",
                       "every comment has a disposition (a hidden comment counts: it was hidden with a reason)",
                       "{undecided} comment(s) have no disposition yet; answer them on the triage page first."),

@@ -33,6 +33,19 @@ class WorkflowDefinitionError(PolicyflowError):
 
 
 @dataclass(frozen=True)
+class ApprovalRule:
+    """How leadership decides in a stage: the quorum, who must be among the approvers, what follows."""
+
+    min_approvals: int = 1
+    required_positions: tuple[str, ...] = ()  # e.g. "Chief Equity and Social Justice Officer"
+    publish_on_quorum: bool = False  # reaching the quorum performs ``publish_action`` by itself
+    publish_action: str = "publish"
+    request_changes_action: str = "return_to_draft"
+    reject_action: str = "withdraw"
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     label: str
@@ -44,6 +57,7 @@ class Stage:
     final: bool = False
     deadline_days: int | None = None
     notify: tuple[str, ...] = ()  # roles notified on entry
+    approval: ApprovalRule | None = None  # leadership records decisions here
     line: int = 0
 
 
@@ -80,6 +94,7 @@ class WorkflowDefinition:
     actions: tuple[Action, ...]
     timed: tuple[TimedAction, ...] = ()
     requires_legal_basis: bool = False
+    review_cycle_months: int = 36  # a published policy's next review date, counted from publication
     content_hash: str = ""
     source: str = ""  # the YAML text, kept with reviews so a changed file never breaks one
     path: Path | None = field(default=None, compare=False)
@@ -124,10 +139,12 @@ _RESERVED_NAMES = frozenset({"state", "trigger"})  # attributes of the engine's 
 _TIMED_WHEN = ("deadline",)
 
 _TOP_REQUIRED = ("title", "initial", "stages", "actions")
-_TOP_ALLOWED = ("title", "description", "initial", "legal_basis_required", "stages", "actions", "timed")
+_TOP_ALLOWED = ("title", "description", "initial", "legal_basis_required", "review_cycle_months", "stages", "actions", "timed")
 _STAGE_REQUIRED = ("label",)
 _STAGE_ALLOWED = ("label", "description", "editable", "public", "comments", "anonymous_comments", "final", "deadline_days",
-                  "notify")
+                  "notify", "approval")
+_APPROVAL_ALLOWED = ("min_approvals", "required_positions", "publish_on_quorum", "publish_action", "request_changes_action",
+                     "reject_action")
 _ACTION_REQUIRED = ("name", "label", "from", "to", "roles")
 _ACTION_ALLOWED = ("name", "label", "description", "from", "to", "roles", "note_required", "conditions")
 _TIMED_REQUIRED = ("action", "stage", "when")
@@ -229,7 +246,7 @@ class YamlChecker:
         self.problem(line_of(node), f"{what} must be true or false, not {describe_node(node)}")
         return False
 
-    def positive_int(self, node: yaml.Node, what: str) -> int | None:
+    def positive_int(self, node: yaml.Node, what: str, unit: str = " of days") -> int | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG:
             try:
                 value = int(node.value.replace("_", ""), 10)
@@ -237,7 +254,7 @@ class YamlChecker:
                 value = 0
             if value > 0:
                 return value
-        self.problem(line_of(node), f"{what} must be a positive whole number of days, not {describe_node(node)}")
+        self.problem(line_of(node), f"{what} must be a positive whole number{unit}, not {describe_node(node)}")
         return None
 
     def text_list(self, node: yaml.Node, what: str, item: str) -> list[tuple[str, yaml.Node]] | None:
@@ -335,10 +352,15 @@ def _read_stages(checker: YamlChecker, node: yaml.Node) -> dict[str, Stage]:
                     checker.problem(line_of(role_node),
                                     f"unknown role {role!r} in 'notify' of {where}; known roles: {_join(KNOWN_ROLES)}")
             values["notify"] = tuple(role for role, _ in roles or () if role in KNOWN_ROLES)
+        if "approval" in fields:
+            values["approval"] = _read_approval(checker, fields["approval"][1], where)
+            if values.get("final"):
+                checker.problem(line_of(fields["approval"][0]), f"final {where} cannot take decisions: nothing happens after it")
         stage = Stage(name=name, label=values.get("label") or name, description=values.get("description") or "",
                       editable=values.get("editable", False), public=values.get("public", False), final=values.get("final", False),
                       comments=values.get("comments", False), anonymous_comments=values.get("anonymous_comments", False),
-                      deadline_days=values.get("deadline_days"), notify=values.get("notify", ()), line=line_of(key_node))
+                      deadline_days=values.get("deadline_days"), notify=values.get("notify", ()),
+                      approval=values.get("approval"), line=line_of(key_node))
         if stage.comments and not stage.public and "comments" in fields:
             checker.problem(line_of(fields["comments"][0]), f"{where} takes comments but is not public; set 'public: true'")
         if stage.anonymous_comments and not stage.comments and "anonymous_comments" in fields:
@@ -350,6 +372,48 @@ def _read_stages(checker: YamlChecker, node: yaml.Node) -> dict[str, Stage]:
         if len(checker.problems) != before:
             checker.doubtful_stages.add(name)
     return stages
+
+
+def _read_approval(checker: YamlChecker, node: yaml.Node, where: str) -> ApprovalRule | None:
+    where = f"'approval' of {where}"
+    if not isinstance(node, yaml.MappingNode):
+        checker.problem(line_of(node), f"{where} must be a mapping with keys {_join(_APPROVAL_ALLOWED)}, not {describe_node(node)}")
+        return None
+    fields = checker.mapping(node, where, (), _APPROVAL_ALLOWED)
+    values: dict[str, Any] = {"line": line_of(node)}
+    if "min_approvals" in fields:
+        values["min_approvals"] = checker.positive_int(fields["min_approvals"][1], f"'min_approvals' of {where}", "") or 1
+    if "required_positions" in fields:
+        positions = checker.text_list(fields["required_positions"][1], f"'required_positions' of {where}", "position")
+        values["required_positions"] = tuple(position.strip() for position, _node in positions or ())
+    if "publish_on_quorum" in fields:
+        values["publish_on_quorum"] = checker.flag(fields["publish_on_quorum"][1], f"'publish_on_quorum' of {where}")
+    for key in ("publish_action", "request_changes_action", "reject_action"):
+        if key in fields:
+            values[key] = checker.name(fields[key][1], f"{key!r} of {where}") or ""
+    rule = ApprovalRule(**values)
+    if len(rule.required_positions) > rule.min_approvals:
+        checker.problem(line_of(fields["required_positions"][0]),
+                        f"{where} requires {len(rule.required_positions)} positions to approve but 'min_approvals' is "
+                        f"{rule.min_approvals}; raise 'min_approvals' to at least {len(rule.required_positions)}")
+    return rule
+
+
+def _check_approval_actions(checker: YamlChecker, stages: dict[str, Stage], entries: list[_ActionEntry]) -> None:
+    """The actions a decision performs must exist and leave the deciding stage."""
+    for stage in stages.values():
+        rule = stage.approval
+        if rule is None:
+            continue
+        leaving = {entry.action.name: entry.action for entry in entries if stage.name in entry.action.sources}
+        for key, name in (("publish_action", rule.publish_action), ("request_changes_action", rule.request_changes_action),
+                          ("reject_action", rule.reject_action)):
+            if name and name not in leaving:
+                checker.problem(rule.line, f"'approval' of stage {stage.name!r} names {key} {name!r}, but no action of that "
+                                           f"name leaves {stage.name!r}; actions from there: {_join(leaving) or 'none'}")
+        publish = leaving.get(rule.publish_action)
+        if publish is not None and not stages.get(publish.dest, stage).final:
+            checker.problem(rule.line, f"the publish action {publish.name!r} of stage {stage.name!r} must lead to a final stage")
 
 
 def _read_actions(checker: YamlChecker, node: yaml.Node, stages: dict[str, Stage] | None) -> tuple[list[_ActionEntry], bool]:
@@ -528,6 +592,9 @@ def load_workflow_text(text: str, name: str, source_label: str) -> WorkflowDefin
     title = checker.text(fields["title"][1], "'title'") if "title" in fields else None
     description = checker.text(fields["description"][1], "'description'", empty_ok=True) if "description" in fields else ""
     legal = checker.flag(fields["legal_basis_required"][1], "'legal_basis_required'") if "legal_basis_required" in fields else False
+    cycle = 36
+    if "review_cycle_months" in fields:
+        cycle = checker.positive_int(fields["review_cycle_months"][1], "'review_cycle_months'", " of months") or 36
 
     stages: dict[str, Stage] | None = None
     if "stages" in fields:
@@ -562,13 +629,15 @@ def load_workflow_text(text: str, name: str, source_label: str) -> WorkflowDefin
                                                          "(only an action that also runs as a timed action may have none)")
         if stages is not None and initial is not None and actions_complete:
             _check_graph(checker, initial, stages, entries)
+            _check_approval_actions(checker, stages, entries)
 
     if checker.problems or stages is None or entries is None or initial is None or title is None:
         raise WorkflowDefinitionError(checker.sorted_problems())
     return WorkflowDefinition(
         name=name, title=title, description=(description or "").strip(), initial=initial,
         stages=tuple(stages.values()), actions=tuple(entry.action for entry in entries), timed=tuple(timed),
-        requires_legal_basis=legal, content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), source=text,
+        requires_legal_basis=legal, review_cycle_months=cycle, content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        source=text,
     )
 
 

@@ -10,6 +10,7 @@ from policyflow.models.annotations import (
 )
 from policyflow.models.base import Base
 from policyflow.models.comments import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, CommentConsent, CommentPlacement
+from policyflow.models.decisions import DECISIONS, DISMISSALS, Decision, PolicySubscription, Recusal
 from policyflow.models.events import Event
 from policyflow.models.outbox import NOTIFICATION_KINDS, OUTBOX_KINDS, Notification, OutboxMessage
 from policyflow.models.policies import Policy, PolicyVersion
@@ -17,6 +18,8 @@ from policyflow.models.reviews import Review, ReviewTransition
 from policyflow.models.users import ROLES, ApiToken, User, UserRole
 
 __all__ = [
+    "DECISIONS",
+    "DISMISSALS",
     "DISPOSITIONS",
     "FILING_CHANNELS",
     "IDENTITY_MODES",
@@ -34,11 +37,14 @@ __all__ = [
     "Comment",
     "CommentConsent",
     "CommentPlacement",
+    "Decision",
     "Event",
     "Notification",
     "OutboxMessage",
     "Policy",
+    "PolicySubscription",
     "PolicyVersion",
+    "Recusal",
     "Review",
     "ReviewTransition",
     "User",

@@ -14,7 +14,8 @@ from policyflow.models.base import Base, UTCDateTime, utcnow
 # (the worker turns it into notifications and e-mails). timed_action: an action the workflow takes
 # by itself at a stage's deadline.
 OUTBOX_KINDS = ("email", "reminder", "overdue", "timed_action")
-NOTIFICATION_KINDS = ("stage_changed", "decision_needed", "deadline_near", "overdue", "assigned")
+NOTIFICATION_KINDS = ("stage_changed", "decision_needed", "deadline_near", "overdue", "assigned", "quorum_reached",
+                      "policy_published", "periodic_review")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -27,6 +27,8 @@ class Policy(Base):
     title: Mapped[str] = mapped_column(String(300))
     section: Mapped[str] = mapped_column(String(200), default="", index=True)
     owner_department: Mapped[str] = mapped_column(String(200), default="")
+    # The staff member who answers for the policy: told when its periodic review starts.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     head_version_number: Mapped[int] = mapped_column(default=0)
     published_version_number: Mapped[int | None] = mapped_column()
     effective_date: Mapped[date | None] = mapped_column(Date())

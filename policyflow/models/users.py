@@ -20,6 +20,9 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    # A leader's position, e.g. "Chief Equity and Social Justice Officer": a workflow may require that a
+    # holder of a position approves.
+    position: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped on logout-everywhere and password change: old session cookies stop working.

@@ -30,7 +30,7 @@ def hash_password(password: str) -> str:
 
 
 def create_user(session: Session, actor: Actor, username: str, password: str, roles: list[str],
-                display_name: str | None = None, email: str | None = None) -> User:
+                display_name: str | None = None, email: str | None = None, position: str | None = None) -> User:
     if not (actor.is_system or "admin" in actor.roles):
         raise PermissionDenied("Only administrators can create accounts.")
     username = username.strip().lower()
@@ -43,12 +43,15 @@ def create_user(session: Session, actor: Actor, username: str, password: str, ro
         raise InvalidValue(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"The username {username!r} is taken.")
+    position = (position or "").strip() or None
+    if position is not None and len(position) > 200:
+        raise InvalidValue("A position is at most 200 characters.")
     user = User(username=username, display_name=(display_name or username).strip(), email=email,
-                password_hash=hash_password(password))
+                password_hash=hash_password(password), position=position)
     user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.created", f"user:{username}", data={"roles": sorted(set(roles))})
+    audit.record(session, actor, "user.created", f"user:{username}", data={"roles": sorted(set(roles)), "position": position})
     return user
 
 

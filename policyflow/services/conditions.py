@@ -69,21 +69,55 @@ def _all_comments_dispositioned(context: ConditionContext) -> bool:
     return undecided_count(context.session, context.review) == 0
 
 
+@condition("approval_quorum_met")
+def _approval_quorum_met(context: ConditionContext) -> bool:
+    from policyflow.services.decisions import quorum  # decisions build on reviews' models
+
+    return quorum(context.session, context.review).met
+
+
+Details = Callable[[ConditionContext], dict[str, object]]
+DETAILS: dict[str, Details] = {}  # the numbers an unmet sentence quotes, worked out only when it is unmet
+
+
+def _details(name: str) -> Callable[[Details], Details]:
+    def register(details: Details) -> Details:
+        DETAILS[name] = details
+        return details
+
+    return register
+
+
+@_details("no_open_blocking_annotations")
+def _blocking_details(context: ConditionContext) -> dict[str, object]:
+    from policyflow.services.annotations import open_blocking
+
+    return {"blocking": len(open_blocking(context.session, context.review.policy))}
+
+
+@_details("all_comments_dispositioned")
+def _undecided_details(context: ConditionContext) -> dict[str, object]:
+    from policyflow.services.comments import undecided_count
+
+    return {"undecided": undecided_count(context.session, context.review)}
+
+
+@_details("approval_quorum_met")
+def _quorum_details(context: ConditionContext) -> dict[str, object]:
+    from policyflow.services.decisions import quorum
+
+    status = quorum(context.session, context.review)
+    return {"version": context.review.version_number, "shortfall": status.shortfall}
+
+
 def unmet_conditions(context: ConditionContext, names: tuple[str, ...]) -> list[str]:
     """The sentences of every condition in ``names`` that does not hold, in order."""
     unmet = []
     for name in names:
         if not EVALUATORS[name](context):
             closes = context.review.comment_closes_on
-            blocking = undecided = 0
-            if name == "no_open_blocking_annotations":
-                from policyflow.services.annotations import open_blocking
-
-                blocking = len(open_blocking(context.session, context.review.policy))
-            if name == "all_comments_dispositioned":
-                from policyflow.services.comments import undecided_count
-
-                undecided = undecided_count(context.session, context.review)
-            unmet.append(CONDITIONS[name].unmet.format(closes=closes.isoformat() if closes else "an unset date",
-                                                       blocking=blocking, undecided=undecided))
+            values: dict[str, object] = {"closes": closes.isoformat() if closes else "an unset date"}
+            if name in DETAILS:
+                values.update(DETAILS[name](context))
+            unmet.append(CONDITIONS[name].unmet.format(**values))
     return unmet

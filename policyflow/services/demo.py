@@ -12,10 +12,10 @@ from policyflow.config import base_url
 from policyflow.core.diffing import DELETE, EQUAL, INSERT, diff
 from policyflow.core.vocabulary import load_vocabularies
 from policyflow.core.workflow import load_workflow
-from policyflow.models import Policy, User
+from policyflow.models import Policy, Review, User
 from policyflow.models.base import utcnow
 from policyflow.resources import demo_dir, workflows_dir
-from policyflow.services import accounts, annotations, comments, importer, policies, reviews
+from policyflow.services import accounts, annotations, comments, decisions, importer, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.services.importer import ImportReport
 from policyflow.services.policies import StoreSettings
@@ -28,14 +28,16 @@ class DemoUser:
     username: str
     display_name: str
     roles: tuple[str, ...]
+    position: str | None = None
 
 
 DEMO_USERS = (
     DemoUser("admin", "Alex Morgan (Administrator)", ("admin",)),
     DemoUser("ombuds", "Rosa Delgado (Ombuds)", ("ombuds",)),
     DemoUser("reviewer", "Sam Okafor (Legal Reviewer)", ("reviewer",)),
-    DemoUser("leader1", "Dr. Priya Raman (Superintendent)", ("leadership",)),
-    DemoUser("leader2", "Marcus Hill (Deputy Superintendent)", ("leadership",)),
+    DemoUser("leader1", "Dr. Priya Raman (Superintendent)", ("leadership",), "Superintendent"),
+    DemoUser("leader2", "Marcus Hill (Chief Equity and Social Justice Officer)", ("leadership",),
+             "Chief Equity and Social Justice Officer"),
     DemoUser("stakeholder", "Jordan Lee (Parent)", ("stakeholder",)),
 )
 
@@ -51,7 +53,7 @@ def load(session: Session, settings: StoreSettings) -> ImportReport:
     system = Actor.system()
     for demo_user in DEMO_USERS:
         accounts.create_user(session, system, demo_user.username, DEMO_PASSWORD, list(demo_user.roles),
-                             display_name=demo_user.display_name,
+                             display_name=demo_user.display_name, position=demo_user.position,
                              email=f"{demo_user.username}@riverbend.example.org")
     files = importer.read_directory(demo_dir() / "policies", settings.max_text_bytes)
     report = importer.import_files(session, system, settings, files)
@@ -65,7 +67,7 @@ def _demo_reviews(session: Session, now: datetime) -> None:
     comments on the open comment period (JFABE) and on the one that closed (GAE), all of those answered."""
     definition = load_workflow(workflows_dir() / "standard-review.yaml")
     users = {user.username: Actor.of(user) for user in session.scalars(select(User))}
-    ombuds, leader = users["ombuds"], users["leader1"]
+    ombuds, leader, equity_officer = users["ombuds"], users["leader1"], users["leader2"]
 
     def begin(code: str, started: datetime, **dates: date) -> int:
         policy = session.scalar(select(Policy).where(Policy.code == code))
@@ -74,6 +76,11 @@ def _demo_reviews(session: Session, now: datetime) -> None:
 
     def step(review_id: int, actor: Actor, action: str, when: datetime, note: str = "") -> None:
         reviews.perform_action(session, actor, review_id, action, note, now=when)
+
+    def decide(review_id: int, actor: Actor, when: datetime, decision: str, note: str = "") -> None:
+        review = session.get(Review, review_id)
+        assert review is not None
+        decisions.decide(session, actor, review_id, decision=decision, version=review.version_number, note=note, now=when)
 
     # KB: a draft being prepared.
     begin("KB", now - timedelta(days=3))
@@ -97,6 +104,7 @@ def _demo_reviews(session: Session, now: datetime) -> None:
     _demo_comments(session, review, GAE_COMMENTS, first=now - timedelta(days=44), last=now - timedelta(days=16),
                    answered=now - timedelta(days=15))
     step(review, ombuds, "close_comment_period", now - timedelta(days=14), "All comments have a response.")
+    decide(review, leader, now - timedelta(days=10), "approve")  # one approval of the two needed
     # JD: its current version went through the whole review in 2021.
     adopted = datetime(2021, 8, 22, 15, tzinfo=UTC)
     review = begin("JD", adopted - timedelta(days=90), comment_opens_on=(adopted - timedelta(days=50)).date(),
@@ -104,7 +112,10 @@ def _demo_reviews(session: Session, now: datetime) -> None:
     step(review, ombuds, "submit_for_equity_review", adopted - timedelta(days=85))
     step(review, ombuds, "open_comment_period", adopted - timedelta(days=50))
     step(review, ombuds, "close_comment_period", adopted - timedelta(days=19))
-    step(review, leader, "publish", adopted, "Adopted by the Board of Education.")
+    decide(review, leader, adopted - timedelta(days=9), "approve")
+    decide(review, equity_officer, adopted - timedelta(days=2), "approve")
+    reviews.perform_action(session, leader, review, "publish", "Adopted by the Board of Education.", now=adopted,
+                           effective_date=date(2021, 8, 23))
     # AC: a review withdrawn when state guidance changed.
     review = begin("AC", now - timedelta(days=60))
     step(review, ombuds, "withdraw", now - timedelta(days=40), "Paused until the new state nondiscrimination guidance is out.")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from policyflow import config
 from policyflow.core.errors import NotFound
 from policyflow.core.workflow import Stage, WorkflowDefinition
-from policyflow.models import Notification, OutboxMessage, Review, User, UserRole
+from policyflow.models import Notification, OutboxMessage, Policy, PolicySubscription, Review, User, UserRole
 from policyflow.models.base import utcnow
 from policyflow.services.actors import STAFF_ROLES
 
@@ -103,6 +103,8 @@ def _day(moment: datetime) -> str:
 
 
 def _why(user: User, roles: set[str]) -> str:
+    if not roles:
+        return "following a policy"
     role = next((r for r in ("leadership", "ombuds", "reviewer", "admin", "stakeholder") if r in roles & user.roles), "")
     return _ROLE_WORDS.get(role, "a policyflow user")
 
@@ -167,6 +169,67 @@ def notify_stage_entered(session: Session, review: Review, definition: WorkflowD
         created.append(_tell(session, review, user, kind, message, subject, lines,
                              f"email:{kind}:review-{review.id}:v{review.state_version}:user-{user.id}", roles, now, base_url))
     schedule_deadline_jobs(session, review, definition, now)
+    session.flush()
+    return created
+
+
+def notify_quorum_reached(session: Session, review: Review, now: datetime, *, base_url: str | None = None) -> list[Notification]:
+    """Leadership and ombuds staff hear that the version under review has the approvals it needs."""
+    base_url = (base_url or config.base_url()).rstrip("/")
+    policy = review.policy
+    created = []
+    for user in _users_with_roles(session, {"leadership", "ombuds"}):
+        lines = [f"Version {review.version_number} of policy {policy.code} ({policy.title}) has the approvals it needs.",
+                 "It can now be published."]
+        created.append(_tell(session, review, user, "quorum_reached",
+                             f"{policy.code} {policy.title}: approvals complete; ready to publish.",
+                             f"[policyflow] Ready to publish: {policy.code} {policy.title}", lines,
+                             f"email:quorum:review-{review.id}:v{review.version_number}:user-{user.id}",
+                             {"leadership", "ombuds"}, now, base_url))
+    session.flush()
+    return created
+
+
+def notify_followers_published(session: Session, policy: Policy, number: int, now: datetime, *,
+                               base_url: str | None = None) -> list[Notification]:
+    """Everyone following the policy hears that a new version is the adopted text."""
+    base_url = (base_url or config.base_url()).rstrip("/")
+    followers = session.scalars(select(User).join(PolicySubscription, PolicySubscription.user_id == User.id)
+                                .where(PolicySubscription.policy_id == policy.id, User.is_active.is_(True)).order_by(User.id))
+    effective = f" It takes effect on {policy.effective_date:%d %B %Y}." if policy.effective_date else ""
+    created = []
+    for user in followers:
+        path = f"/public/policies/{policy.code}"
+        notification = Notification(user_id=user.id, kind="policy_published", policy_id=policy.id,
+                                    message=f"{policy.code} {policy.title}: version {number} was published.{effective}",
+                                    url=path, created_at=now)
+        session.add(notification)
+        if user.email and user.email_notifications:
+            lines = [f"The district published a new version of policy {policy.code} ({policy.title}).{effective}",
+                     "You receive this because you follow the policy; unfollow it on the policy's page."]
+            enqueue_email(session, to=user.email, subject=f"[policyflow] Published: {policy.code} {policy.title}",
+                          user_id=user.id, now=now, dedupe_key=f"email:published:{policy.code}:v{number}:user-{user.id}",
+                          body=_email_body(user, lines, base_url + path, base_url, set()))
+        created.append(notification)
+    session.flush()
+    return created
+
+
+def notify_periodic_review(session: Session, review: Review, now: datetime, *, base_url: str | None = None) -> list[Notification]:
+    """The policy's owner (or, without one, ombuds staff) hears that its periodic review has started."""
+    base_url = (base_url or config.base_url()).rstrip("/")
+    policy = review.policy
+    owner = session.get(User, policy.owner_id) if policy.owner_id else None
+    recipients = [owner] if owner is not None and owner.is_active else _users_with_roles(session, {"ombuds"})
+    due = f" Its review date is {policy.next_review_date:%d %B %Y}." if policy.next_review_date else ""
+    created = []
+    for user in recipients:
+        lines = [f"Policy {policy.code} ({policy.title}) is due for its periodic review, and the review has started.{due}",
+                 "Read it with fresh eyes: reaffirm it as it is, or begin a revision."]
+        created.append(_tell(session, review, user, "periodic_review", f"{policy.code} {policy.title}: periodic review started.{due}",
+                             f"[policyflow] Periodic review: {policy.code} {policy.title}", lines,
+                             f"email:periodic:review-{review.id}:user-{user.id}", user.roles & {"ombuds", "leadership", "reviewer"},
+                             now, base_url))
     session.flush()
     return created
 

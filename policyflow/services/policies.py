@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -287,13 +287,14 @@ def compare(session: Session, actor: Actor, policy: Policy, old_number: int, new
 
 
 def publish_version(session: Session, actor: Actor, policy: Policy, number: int, *,
-                    effective_date: date | None = None, next_review_date: date | None = None) -> PolicyVersion:
-    """Mark a version as the adopted text (imports and, later, the workflow's publish action)."""
+                    effective_date: date | None = None, next_review_date: date | None = None,
+                    now: datetime | None = None) -> PolicyVersion:
+    """Mark a version as the adopted text (imports and the workflow's publish action)."""
     _require_editor(actor)
     version = get_version(session, actor, policy, number)
     if policy.published_version_number is not None and number < policy.published_version_number:
         raise Conflict(f"Version {policy.published_version_number} is already published; cannot go back to {number}.")
-    version.published_at = version.published_at or utcnow()
+    version.published_at = version.published_at or now or utcnow()
     version.effective_date = effective_date
     policy.published_version_number = number
     policy.effective_date = effective_date

@@ -185,19 +185,44 @@ def waiting_actions(session: Session, actor: Actor, review: Review, now: datetim
         return []
     definition = definition_of(review)
     now = now or utcnow()
-    return [
+    waiting = [
         status for action in definition.actions_from(review.state)
         if definition.moves_forward(action, review.state)
         and (status := _status(session, actor, review, action, now)).allowed
     ]
+    if definition.stage(review.state).approval is not None:
+        from policyflow.services import decisions  # decisions build on reviews
+
+        if decisions.awaits_decision_from(session, actor, review):
+            waiting.insert(0, ActionStatus("decide", "Record your decision", review.state, True, (), ("leadership",), False))
+    return waiting
 
 
 def perform_action(session: Session, actor: Actor, review_id: int, action_name: str, note: str = "", *,
-                   expected_state: str | None = None, now: datetime | None = None) -> Review:
-    """Check role, stage, note and conditions, then move the review, all or nothing."""
+                   expected_state: str | None = None, now: datetime | None = None,
+                   effective_date: date | None = None) -> Review:
+    """Check role, stage, note and conditions, then move the review, all or nothing.
+
+    ``effective_date`` is for publishing: the day the adopted text takes effect (today or later;
+    tomorrow when not given)."""
     review = get_review(session, actor, review_id, lock=True)
+    return _perform(session, actor, review, action_name, note, expected_state=expected_state, now=now or utcnow(),
+                    effective_date=effective_date, check_roles=True)
+
+
+def perform_for_decision(session: Session, actor: Actor, review: Review, action_name: str, note: str, now: datetime, *,
+                         effective_date: date | None = None) -> Review:
+    """The action a leadership decision entails (return to draft, withdraw, publish on quorum).
+
+    The decision itself was the leader's to take, so the action's own role list is not checked
+    again (a leader may reject though only ombuds staff may withdraw by hand); its conditions are."""
+    return _perform(session, actor, review, action_name, note, expected_state=review.state, now=now,
+                    effective_date=effective_date, check_roles=False)
+
+
+def _perform(session: Session, actor: Actor, review: Review, action_name: str, note: str, *, expected_state: str | None,
+             now: datetime, effective_date: date | None, check_roles: bool) -> Review:
     definition = definition_of(review)
-    now = now or utcnow()
     if review.ended_at is not None:
         raise Conflict(f"Review {review.id} has ended ({review.state}); nothing more can happen in it.")
     if expected_state is not None and expected_state != review.state:
@@ -211,7 +236,7 @@ def perform_action(session: Session, actor: Actor, review_id: int, action_name: 
         raise Conflict(f"{candidates[0].label} is not possible in stage "
                        f"{definition.stage(review.state).label!r}; possible here: {possible}.",
                        possible_actions=[a.name for a in definition.actions_from(review.state)])
-    if not (actor.is_system or set(action.roles) & actor.roles):
+    if check_roles and not (actor.is_system or set(action.roles) & actor.roles):
         raise PermissionDenied(f"Only {_role_words(action.roles)} may {action.label.lower()}.",
                                roles=list(action.roles))
     note = (note or "").strip()
@@ -219,6 +244,11 @@ def perform_action(session: Session, actor: Actor, review_id: int, action_name: 
         raise InvalidValue(f"A note is limited to {MAX_NOTE_LENGTH} characters.")
     if action.note_required and not note:
         raise InvalidValue(f"{action.label} needs a note saying why.")
+    publishing = definition.stage(action.dest).final and action.dest == "published"
+    if effective_date is not None and not publishing:
+        raise InvalidValue(f"An effective date is chosen only when publishing, not for {action.label.lower()}.")
+    if effective_date is not None and effective_date < now.date():
+        raise InvalidValue(f"The effective date {effective_date.isoformat()} has passed; choose today or a later day.")
     unmet = unmet_conditions(ConditionContext(session, review, now), action.conditions)
     if unmet:
         raise Conflict("Not yet: " + " ".join(unmet), unmet_conditions=unmet)
@@ -237,14 +267,29 @@ def perform_action(session: Session, actor: Actor, review_id: int, action_name: 
     session.add(ReviewTransition(review_id=review.id, action=action.name, from_state=from_state, to_state=new_state,
                                  actor=actor.label, note=note or None, occurred_at=now))
     notifications.notify_stage_entered(session, review, definition, now)
-    if new_state == "published":
+    data: dict[str, object] = {"action": action.name, "from": from_state, "to": new_state, "note": note or None,
+                               "version": review.version_number}
+    if publishing:
+        effective = effective_date or (now + timedelta(days=1)).date()
+        next_review = add_months(effective, definition.review_cycle_months)
         policies.publish_version(session, Actor.system(), review.policy, review.version_number,
-                                 effective_date=(now + timedelta(days=1)).date(),
-                                 next_review_date=(now + timedelta(days=3 * 365)).date())
-    audit.record(session, actor, "review.action", f"review:{review.id}", policy_id=review.policy_id,
-                 data={"action": action.name, "from": from_state, "to": new_state, "note": note or None,
-                       "version": review.version_number})
+                                 effective_date=effective, next_review_date=next_review, now=now)
+        notifications.notify_followers_published(session, review.policy, review.version_number, now)
+        data.update(effective_date=effective.isoformat(), next_review_date=next_review.isoformat())
+    elif definition.stage(new_state).final and new_state == "reaffirmed":
+        # Kept as it is: the clock for its next review starts again today.
+        review.policy.next_review_date = add_months(now.date(), definition.review_cycle_months)
+        data.update(next_review_date=review.policy.next_review_date.isoformat())
+    audit.record(session, actor, "review.action", f"review:{review.id}", policy_id=review.policy_id, data=data)
     return review
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it is shorter)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
 
 
 def text_may_change(session: Session, policy: Policy) -> None:
@@ -259,7 +304,11 @@ def text_may_change(session: Session, policy: Policy) -> None:
 
 
 def follow_new_version(session: Session, policy: Policy, number: int) -> None:
-    """A version saved during an editable stage becomes the version under review."""
+    """A version saved during an editable stage becomes the version under review; decisions on the
+    earlier text stop counting (they stay in the record as dismissed)."""
     review = active_review(session, policy)
     if review is not None:
         review.version_number = number
+        from policyflow.services.decisions import dismiss_for_new_version  # decisions build on reviews
+
+        dismiss_for_new_version(session, review, number)

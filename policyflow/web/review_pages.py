@@ -13,7 +13,7 @@ from policyflow.core.diagram import workflow_svg
 from policyflow.core.errors import InvalidValue, PolicyflowError
 from policyflow.core.workflow import to_mermaid
 from policyflow.models import Review
-from policyflow.services import annotations, policies, reviews
+from policyflow.services import annotations, decisions, policies, reviews
 from policyflow.web.pages import blueprint, editor_required, staff_required
 from policyflow.web.requests import actor, db
 
@@ -47,12 +47,32 @@ def anchor_health(review: Review) -> dict[str, Any]:
     }
 
 
+def decision_panel(review: Review) -> dict[str, Any] | None:
+    """The quorum, the decision record and what the signed-in person may do; None without a deciding stage."""
+    stage = decisions.deciding_stage(review)
+    if stage is None or stage.approval is None:
+        return None
+    session, current = db(), actor()
+    may, why_not = decisions.may_decide(session, current, review)
+    recused = {r.user_id for r in decisions.recusals(session, review)}
+    return {
+        "stage": stage, "rule": stage.approval, "quorum": decisions.quorum(session, review),
+        "history": decisions.history(session, current, review), "recusals": decisions.recusals(session, review),
+        "may_decide": may, "why_not": why_not, "labels": decisions.DECISION_LABELS,
+        "may_recuse": (current.user is not None and "leadership" in current.roles and "ombuds" not in current.roles
+                       and current.user.id not in recused and review.ended_at is None),
+        "author_id": decisions.version_author_id(session, review),
+    }
+
+
 def render_review(review: Review, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
     definition = reviews.definition_of(review)
+    panel = decision_panel(review)
     return render_template(
         "reviews/show.html", review=review, definition=definition,
         stage=definition.stage(review.state), actions=reviews.available_actions(db(), actor(), review, _now()),
-        error=error, now=_now(), health=anchor_health(review),
+        error=error, now=_now(), health=anchor_health(review), decisions=panel,
+        publish_action=panel["rule"].publish_action if panel else "publish",
     ), status
 
 
@@ -81,13 +101,43 @@ def review_action(review_id: int) -> Response | tuple[str, int]:
     action = request.form.get("action", "")
     try:
         reviewed = reviews.perform_action(db(), actor(), review_id, action, request.form.get("note", ""),
-                                          expected_state=request.form.get("expected_state") or None, now=_now())
+                                          expected_state=request.form.get("expected_state") or None, now=_now(),
+                                          effective_date=_date("effective_date"))
     except PolicyflowError as error:
         db().rollback()
         return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)
     stage = reviews.definition_of(reviewed).stage(reviewed.state)
     flash(f"Done: the review is now in {stage.label.lower()}.", "success")
     return redirect(url_for("pages.review", review_id=review_id))
+
+
+@blueprint.route("/reviews/<int:review_id>/decisions", methods=["POST"])
+@staff_required
+def review_decision(review_id: int) -> Response | tuple[str, int]:
+    try:
+        record = decisions.decide(db(), actor(), review_id, decision=request.form.get("decision", ""),
+                                  version=request.form.get("version", ""), note=request.form.get("note", ""),
+                                  effective_date=_date("effective_date"), now=_now())
+    except PolicyflowError as error:
+        db().rollback()
+        return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)
+    review = reviews.get_review(db(), actor(), review_id)
+    stage = reviews.definition_of(review).stage(review.state)
+    flash(f"Your decision on version {record.version_number} is recorded: {decisions.DECISION_LABELS[record.decision].lower()}. "
+          f"The review is in {stage.label.lower()}.", "success")
+    return redirect(url_for("pages.review", review_id=review_id) + "#decisions-heading")
+
+
+@blueprint.route("/reviews/<int:review_id>/recusals", methods=["POST"])
+@staff_required
+def review_recusal(review_id: int) -> Response | tuple[str, int]:
+    try:
+        decisions.recuse(db(), actor(), review_id, request.form.get("reason", ""), now=_now())
+    except PolicyflowError as error:
+        db().rollback()
+        return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)
+    flash("Your recusal is recorded. You no longer decide in this review and do not count toward its approvals.", "success")
+    return redirect(url_for("pages.review", review_id=review_id) + "#decisions-heading")
 
 
 @blueprint.route("/reviews/<int:review_id>/schedule", methods=["POST"])

@@ -116,7 +116,11 @@ def test_standard_review_matches_the_design() -> None:
     assert set(one("return_to_draft").sources) == {"equity_review", "stakeholder_comment", "approval"}
     assert set(one("return_to_draft").roles) == {"ombuds", "leadership"} and one("return_to_draft").note_required
     assert (one("publish").sources, one("publish").dest, one("publish").roles, one("publish").conditions) == (
-        ("approval",), "published", ("leadership",), ())
+        ("approval",), "published", ("leadership",), ("approval_quorum_met",))
+    assert approval.approval is not None and approval.approval.min_approvals == 2
+    assert approval.approval.required_positions == ("Chief Equity and Social Justice Officer",)
+    assert not approval.approval.publish_on_quorum and definition.review_cycle_months == 36
+    assert all(stage.approval is None for stage in definition.stages if stage is not approval)
     assert set(one("withdraw").sources) == {"draft", "equity_review", "stakeholder_comment", "approval"}
     assert set(one("withdraw").roles) == {"ombuds", "admin"} and one("withdraw").note_required
     assert [(t.action, t.stage, t.when) for t in definition.timed] == [("close_comment_period", "stakeholder_comment", "deadline")]
@@ -152,7 +156,7 @@ def test_check_folder_reports_every_file_and_skips_the_equity_assessment(tmp_pat
     problems = check_folder(tmp_path)
     assert problems == [
         f"{tmp_path / 'bad-one.yaml'}:1: unknown key 'titel' in the workflow; "
-        "allowed keys: title, description, initial, legal_basis_required, stages, actions, timed",
+        "allowed keys: title, description, initial, legal_basis_required, review_cycle_months, stages, actions, timed",
         f"{tmp_path / 'bad-one.yaml'}:1: the workflow is missing the required key 'title'",
         f"{tmp_path / 'bad-two.yaml'}:14: unknown role 'janitor' in action 'finish'; known roles: {ROLES}",
     ]
@@ -203,20 +207,20 @@ def test_not_utf8(tmp_path: Path) -> None:
 def test_top_level_not_a_mapping(tmp_path: Path) -> None:
     assert only_problem(tmp_path, "- draft\n- done\n") == (
         f"{tmp_path / 'broken.yaml'}:1: the top level must be a mapping with keys "
-        "title, description, initial, legal_basis_required, stages, actions, timed, not a list")
+        "title, description, initial, legal_basis_required, review_cycle_months, stages, actions, timed, not a list")
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     assert only_problem(tmp_path, TINY + "owner: ombuds\n") == (
         f"{tmp_path / 'broken.yaml'}:15: unknown key 'owner' in the workflow; "
-        "allowed keys: title, description, initial, legal_basis_required, stages, actions, timed")
+        "allowed keys: title, description, initial, legal_basis_required, review_cycle_months, stages, actions, timed")
 
 
 def test_unknown_stage_key(tmp_path: Path) -> None:
     text = TINY.replace("    label: Draft\n", "    label: Draft\n    colour: blue\n")
     assert only_problem(tmp_path, text) == (
         f"{tmp_path / 'broken.yaml'}:6: unknown key 'colour' in stage 'draft'; "
-        "allowed keys: label, description, editable, public, comments, anonymous_comments, final, deadline_days, notify")
+        "allowed keys: label, description, editable, public, comments, anonymous_comments, final, deadline_days, notify, approval")
 
 
 def test_unknown_action_key(tmp_path: Path) -> None:
@@ -516,7 +520,7 @@ timed:
     path, problems = problems_of(tmp_path, text, "many.yaml")
     assert problems == [
         f"{path}:3: unknown key 'colour' in the workflow; "
-        "allowed keys: title, description, initial, legal_basis_required, stages, actions, timed",
+        "allowed keys: title, description, initial, legal_basis_required, review_cycle_months, stages, actions, timed",
         f"{path}:7: 'deadline_days' of stage 'draft' must be a positive whole number of days, not a whole number ('0')",
         f"{path}:8: 'editable' of stage 'draft' must be true or false, not the text 'maybe'",
         f"{path}:11: unknown role 'board' in 'notify' of stage 'review'; known roles: {ROLES}",
@@ -590,3 +594,54 @@ def test_mermaid_keeps_labels_safe(tmp_path: Path) -> None:
     assert "draft --> end_: Finish - sign, 'done'" in diagram
     assert 'state "Done" as end_' in diagram
     assert "class end_ current" in diagram
+
+
+# -- leadership decisions ----------------------------------------------------------------------
+
+DECIDING = TINY.replace("    label: Draft\n", "    label: Draft\n    approval:\n      min_approvals: 2\n") + """\
+  - name: return_to_draft
+    label: Back
+    from: draft
+    to: draft
+    roles: [leadership]
+"""
+
+
+def test_an_approval_rule_is_read(tmp_path: Path) -> None:
+    text = DECIDING.replace("      min_approvals: 2\n", "      min_approvals: 2\n      required_positions: [Superintendent]\n"
+                            "      publish_action: finish\n      reject_action: finish\n      publish_on_quorum: true\n")
+    path = tmp_path / "ok.yaml"
+    path.write_text(text + "review_cycle_months: 24\n", encoding="utf-8")
+    definition = load_workflow(path)
+    rule = definition.stage("draft").approval
+    assert rule is not None and (rule.min_approvals, rule.required_positions, rule.publish_on_quorum) == (2, ("Superintendent",), True)
+    assert definition.review_cycle_months == 24 and definition.stage("done").approval is None
+
+
+def test_approval_actions_must_leave_the_stage(tmp_path: Path) -> None:
+    # The defaults: publish (missing here), return_to_draft (present), withdraw (missing).
+    path, problems = problems_of(tmp_path, DECIDING)
+    assert problems == [
+        f"{path}:7: 'approval' of stage 'draft' names publish_action 'publish', but no action of that name leaves 'draft'; "
+        "actions from there: finish, return_to_draft",
+        f"{path}:7: 'approval' of stage 'draft' names reject_action 'withdraw', but no action of that name leaves 'draft'; "
+        "actions from there: finish, return_to_draft",
+    ]
+
+
+def test_approval_rule_values_are_checked(tmp_path: Path) -> None:
+    text = DECIDING.replace("      min_approvals: 2\n", "      min_approvals: 1\n      required_positions: [A, B]\n"
+                            "      publish_action: finish\n      reject_action: finish\n      quorum: 3\n")
+    path, problems = problems_of(tmp_path, text)
+    assert problems == [
+        f"{path}:8: 'approval' of stage 'draft' requires 2 positions to approve but 'min_approvals' is 1; "
+        "raise 'min_approvals' to at least 2",
+        f"{path}:11: unknown key 'quorum' in 'approval' of stage 'draft'; allowed keys: min_approvals, required_positions, "
+        "publish_on_quorum, publish_action, request_changes_action, reject_action",
+    ]
+    zero = DECIDING.replace("min_approvals: 2", "min_approvals: 0")
+    assert f"{tmp_path / 'broken.yaml'}:7: 'min_approvals' of 'approval' of stage 'draft' must be a positive whole number, not " \
+           "a whole number ('0')" in problems_of(tmp_path, zero)[1]
+    final = TINY.replace("    final: true\n", "    final: true\n    approval: {}\n")
+    expected = f"{tmp_path / 'broken.yaml'}:9: final stage 'done' cannot take decisions: nothing happens after it"
+    assert expected in problems_of(tmp_path, final)[1]

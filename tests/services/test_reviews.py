@@ -15,7 +15,7 @@ from policyflow.models import Event
 from policyflow.resources import workflows_dir
 from policyflow.services import policies, reviews
 from tests.conftest import STORE
-from tests.reviewing import NOW, STANDARD, act, start, who
+from tests.reviewing import NOW, STANDARD, act, approve, start, who
 
 
 def test_full_standard_review_to_published(session: Session) -> None:
@@ -29,13 +29,15 @@ def test_full_standard_review_to_published(session: Session) -> None:
     assert "still open" in early.value.message and "2026-04-09" in early.value.message
     later = NOW + timedelta(days=40)
     act(session, review, "ombuds", "close_comment_period", now=later)
+    approve(session, review, now=later)
     act(session, review, "leader1", "publish", "Approved at the April board meeting.", now=later)
     assert review.state == "published" and review.ended_at == later
     assert review.policy.published_version_number == 1
     assert [t.to_state for t in review.transitions] == ["draft", "equity_review", "stakeholder_comment", "approval",
                                                          "published"]
     events = session.scalars(select(Event.action).where(Event.policy_id == review.policy_id).order_by(Event.seq)).all()
-    assert events.count("review.action") == 4 and "review.started" in events and "policy.published" in events
+    assert events.count("review.action") == 4 and events.count("review.decision") == 2
+    assert "review.started" in events and "policy.published" in events
 
 
 def test_wrong_role_is_refused_with_the_roles_that_may(session: Session) -> None:

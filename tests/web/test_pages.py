@@ -196,13 +196,17 @@ def test_https_deployment_sets_secure_cookie_and_trusts_its_proxy(monkeypatch: p
 
 
 def test_dashboard_shows_reviews_waiting_and_overdue(client: FlaskClient) -> None:
-    login(client, "leader1")
+    login(client, "leader2")
     page = client.get("/dashboard").get_data(as_text=True)
     waiting = page.split('id="waiting-heading"')[1].split("<h2>Overdue</h2>")[0]
-    assert "GAE" in waiting and "Publish" in waiting  # leadership decides in approval
+    assert "GAE" in waiting and "Record your decision" in waiting  # leadership decides in approval
     assert "JICFB" not in waiting  # equity review waits for ombuds staff, not leadership
     overdue = page.split("<h2>Overdue</h2>")[1].split("</section>")[0]
     assert "JICFB" in overdue
+    client.post("/logout")
+    login(client, "leader1")  # already approved GAE: it waits for the others now
+    waiting = client.get("/dashboard").get_data(as_text=True).split('id="waiting-heading"')[1].split("<h2>Overdue</h2>")[0]
+    assert "GAE" not in waiting
     by_stage = page.split('id="stages-heading"')[1].split("</ul>")[0]
     for label in ("Draft", "Equity review", "Public comment", "Leadership approval"):
         assert label in by_stage

@@ -53,9 +53,34 @@ def test_review_lifecycle_over_the_api(client: FlaskClient, app: Flask) -> None:
     client.post(f"{path}/actions", headers=ombuds, json={"action": "close_comment_period"})
     stale = client.post(f"{path}/actions", headers=leader, json={"action": "publish", "expected_state": "draft"})
     assert stale.status_code == 409
-    published = conforms(spec, client.post(f"{path}/actions", headers=leader, json={"action": "publish"}), "post",
-                         "/reviews/{review_id}/actions")
+    unapproved = client.post(f"{path}/actions", headers=leader, json={"action": "publish"})
+    assert "Not enough approvals of version 1" in conforms(spec, unapproved, "post", "/reviews/{review_id}/actions")["detail"]
+    # Decisions: bound to the version read; the wrong one is a 409 naming the current version.
+    decide = f"{path}/decisions"
+    wrong = conforms(spec, client.post(decide, headers=leader, json={"decision": "approve", "version": 2}), "post",
+                     "/reviews/{review_id}/decisions")
+    assert wrong["status"] == 409 and wrong["current_version"] == 1
+    assert conforms(spec, client.post(decide, headers=ombuds, json={"decision": "approve", "version": 1}), "post",
+                    "/reviews/{review_id}/decisions")["status"] == 403
+    assert client.post(decide, headers=leader, json={"decision": "approve", "version": "1"}).status_code == 422
+    assert client.post(decide, headers=leader, json={"decision": "reject", "version": 1}).status_code == 422  # no note
+    first = conforms(spec, client.post(decide, headers=leader, json={"decision": "approve", "version": 1}), "post",
+                     "/reviews/{review_id}/decisions")
+    assert first["decision"] == "approve" and len(first["sha256"]) == 64 and first["review_state"] == "approval"
+    second_leader = api_token(client, "leader2")
+    client.post(decide, headers=second_leader, json={"decision": "approve", "version": 1})
+    approval = conforms(spec, client.get(path, headers=leader), "get", "/reviews/{review_id}")["approval"]
+    assert approval["quorum_met"] and approval["approved_by"] == ["leader1", "leader2"] and approval["shortfall"] is None
+    history = conforms(spec, client.get(decide, headers=ombuds), "get", "/reviews/{review_id}/decisions")
+    assert [d["user"] for d in history["items"]] == ["leader1", "leader2"]
+    past = client.post(f"{path}/actions", headers=leader, json={"action": "publish", "effective_date": "2026-01-01"})
+    assert conforms(spec, past, "post", "/reviews/{review_id}/actions")["status"] == 422
+    published = conforms(spec, client.post(f"{path}/actions", headers=leader, json={"action": "publish",
+                                                                                    "effective_date": "2026-05-01"}),
+                         "post", "/reviews/{review_id}/actions")
     assert published["state"] == "published" and published["final"] and published["available_actions"] == []
+    adopted = client.get("/api/v1/policies/RAPI").get_json()
+    assert (adopted["effective_date"], adopted["next_review_date"]) == ("2026-05-01", "2029-05-01")
     assert client.get("/api/v1/policies/RAPI").get_json()["published_version"] == 1
     listed = conforms(spec, client.get("/api/v1/reviews?policy=RAPI", headers=ombuds), "get", "/reviews")
     assert [r["id"] for r in listed["items"]] == [review["id"]]

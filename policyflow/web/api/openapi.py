@@ -133,7 +133,45 @@ SCHEMAS: dict[str, Any] = {
             "timeline": {"type": "array", "items": {"type": "object", "required": ["to", "actor", "at"], "properties": {
                 "action": _NULLABLE_STRING, "from": _NULLABLE_STRING, "to": {"type": "string"},
                 "actor": {"type": "string"}, "note": _NULLABLE_STRING, "at": {"type": "string"}}}},
+            "approval": {"oneOf": [{"type": "null"}, _ref("Approval")],
+                         "description": "The quorum and every decision; null when the workflow takes no decisions."},
             "url": {"type": "string"},
+        },
+    },
+    "Decision": {
+        "type": "object",
+        "description": "A leader's decision, bound to the version number and SHA-256 of the text read. A dismissed "
+                       "decision (a new version, the same leader deciding again, or a recusal) no longer counts.",
+        "required": ["id", "review", "decision", "user", "name", "position", "version", "sha256", "note", "decided_at",
+                     "dismissed_at", "dismissed_because"],
+        "properties": {
+            "id": {"type": "integer"}, "review": {"type": "integer"},
+            "decision": {"type": "string", "enum": ["approve", "request_changes", "reject"]},
+            "user": {"type": "string"}, "name": {"type": "string"}, "position": _NULLABLE_STRING,
+            "version": {"type": "integer"}, "sha256": {"type": "string"}, "note": _NULLABLE_STRING,
+            "decided_at": {"type": "string"}, "dismissed_at": _NULLABLE_STRING,
+            "dismissed_because": {"oneOf": [{"type": "null"}, {"type": "string", "enum": ["new_version", "superseded", "recused"]}]},
+            "review_state": {"type": "string", "description": "The review's stage after the decision (on creation)"},
+        },
+    },
+    "DecisionList": {
+        "type": "object", "required": ["items", "total"],
+        "properties": {"items": {"type": "array", "items": _ref("Decision")}, "total": {"type": "integer"}},
+    },
+    "Approval": {
+        "type": "object",
+        "required": ["stage", "min_approvals", "required_positions", "publish_on_quorum", "version", "sha256", "quorum_met",
+                     "shortfall", "approved_by", "decisions", "recusals"],
+        "properties": {
+            "stage": {"type": "string"}, "min_approvals": {"type": "integer"},
+            "required_positions": {"type": "array", "items": {"type": "string"}}, "publish_on_quorum": {"type": "boolean"},
+            "version": {"type": "integer"}, "sha256": {"type": "string"}, "quorum_met": {"type": "boolean"},
+            "shortfall": _NULLABLE_STRING, "approved_by": {"type": "array", "items": {"type": "string"}},
+            "decisions": {"type": "array", "items": _ref("Decision")},
+            "recusals": {"type": "array", "items": {"type": "object", "required": ["user", "name", "reason", "recused_at"],
+                                                     "properties": {"user": {"type": "string"}, "name": {"type": "string"},
+                                                                    "reason": {"type": "string"},
+                                                                    "recused_at": {"type": "string"}}}},
         },
     },
     "ReviewList": {
@@ -284,9 +322,41 @@ REVIEW_PATHS: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["action"],
                 "properties": {"action": {"type": "string"}, "note": {"type": "string"},
-                               "expected_state": {"type": "string"}}}}}},
+                               "expected_state": {"type": "string"},
+                               "effective_date": {"type": "string", "format": "date",
+                                                  "description": "Publishing only: when the text takes effect (today or later; "
+                                                                 "default tomorrow)"}}}}}},
             "responses": {"200": _json(_ref("Review"), "The review in its new stage"),
                           **_problems(400, 401, 403, 404, 409, 422)},
+        },
+    },
+    "/reviews/{review_id}/decisions": {
+        "get": {"summary": "Every decision in the review, dismissed ones included (staff)", "parameters": [_REVIEW_ID],
+                "responses": {"200": _json(_ref("DecisionList"), "Decisions, oldest first"), **_problems(401, 404)}},
+        "post": {
+            "summary": "Record a leadership decision on the version read",
+            "description": "Leadership only; ombuds staff never decide, nobody approves a version they wrote, a recused "
+                           "leader decides no more. 409 when 'version' is not the version under review (the problem "
+                           "carries 'current_version') or the review is not in its deciding stage. request_changes "
+                           "returns the review to draft and reject withdraws it (a note is required for both).",
+            "parameters": [_REVIEW_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["decision", "version"],
+                "properties": {"decision": {"type": "string", "enum": ["approve", "request_changes", "reject"]},
+                               "version": {"type": "integer"}, "note": {"type": "string"},
+                               "effective_date": {"type": "string", "format": "date",
+                                                  "description": "Where the quorum publishes: when the text takes effect"}}}}}},
+            "responses": {"201": _json(_ref("Decision"), "The decision recorded"), **_problems(400, 401, 403, 404, 409, 422)},
+        },
+    },
+    "/reviews/{review_id}/recusals": {
+        "post": {
+            "summary": "Declare a conflict of interest and recuse (leadership)",
+            "parameters": [_REVIEW_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+            "responses": {"201": _json({"type": "object", "required": ["review", "user", "reason", "recused_at"]},
+                                       "The recusal recorded"), **_problems(400, 401, 403, 404, 409, 422)},
         },
     },
     "/policies/{code}/events": {

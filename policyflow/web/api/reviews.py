@@ -9,8 +9,8 @@ from flask import current_app, request, url_for
 from sqlalchemy import select
 
 from policyflow.core.errors import InvalidValue, PermissionDenied
-from policyflow.models import Event, Review
-from policyflow.services import policies, reviews
+from policyflow.models import Decision, Event, Review
+from policyflow.services import decisions, policies, reviews
 from policyflow.web.api import _field, _json_body, _require_user, blueprint
 from policyflow.web.requests import actor, db
 
@@ -40,7 +40,33 @@ def review_json(review: Review) -> dict[str, Any]:
              "at": t.occurred_at.isoformat()}
             for t in review.transitions
         ],
+        "approval": _approval_json(review),
         "url": url_for("pages.review", review_id=review.id),
+    }
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    return {"id": decision.id, "review": decision.review_id, "decision": decision.decision, "user": decision.user.username,
+            "name": decision.user.display_name, "position": decision.position, "version": decision.version_number,
+            "sha256": decision.version_sha256, "note": decision.note or None, "decided_at": decision.decided_at.isoformat(),
+            "dismissed_at": decision.dismissed_at.isoformat() if decision.dismissed_at else None,
+            "dismissed_because": decision.dismissed_because}
+
+
+def _approval_json(review: Review) -> dict[str, Any] | None:
+    """The quorum, every decision (dismissed ones marked) and recusals; None for a workflow without decisions."""
+    stage = decisions.deciding_stage(review)
+    if stage is None or stage.approval is None:
+        return None
+    status = decisions.quorum(db(), review)
+    return {
+        "stage": stage.name, "min_approvals": stage.approval.min_approvals,
+        "required_positions": list(stage.approval.required_positions), "publish_on_quorum": stage.approval.publish_on_quorum,
+        "version": status.version_number, "sha256": status.sha256, "quorum_met": status.met, "shortfall": status.shortfall or None,
+        "approved_by": [user.username for user in status.approvers],
+        "decisions": [decision_json(d) for d in decisions.history(db(), actor(), review)],
+        "recusals": [{"user": r.user.username, "name": r.user.display_name, "reason": r.reason,
+                      "recused_at": r.recused_at.isoformat()} for r in decisions.recusals(db(), review)],
     }
 
 
@@ -105,8 +131,40 @@ def act(review_id: int) -> dict[str, Any]:
     review = reviews.perform_action(db(), actor(), review_id, _field(body, "action", str),
                                     _field(body, "note", str, required=False, default=""),
                                     expected_state=_field(body, "expected_state", str, required=False),
-                                    now=current_app.config["CLOCK"]())
+                                    now=current_app.config["CLOCK"](), effective_date=_date_field(body, "effective_date"))
     return review_json(review)
+
+
+@blueprint.post("/reviews/<int:review_id>/decisions")
+def decide(review_id: int) -> tuple[dict[str, Any], int]:
+    """A leader's decision on the version they read: 409 when that is not the version under review."""
+    _require_user()
+    body = _json_body()
+    version = body.get("version")
+    if isinstance(version, bool) or not isinstance(version, int | None):
+        raise InvalidValue("The field 'version' must be a whole number: the version you read.")
+    record = decisions.decide(db(), actor(), review_id, decision=_field(body, "decision", str), version=version,
+                              note=_field(body, "note", str, required=False, default=""),
+                              effective_date=_date_field(body, "effective_date"), now=current_app.config["CLOCK"]())
+    return {**decision_json(record), "review_state": reviews.get_review(db(), actor(), review_id).state}, 201
+
+
+@blueprint.get("/reviews/<int:review_id>/decisions")
+def list_decisions(review_id: int) -> dict[str, Any]:
+    _require_user()
+    review = reviews.get_review(db(), actor(), review_id)
+    items = [decision_json(d) for d in decisions.history(db(), actor(), review)]
+    return {"items": items, "total": len(items)}
+
+
+@blueprint.post("/reviews/<int:review_id>/recusals")
+def recuse(review_id: int) -> tuple[dict[str, Any], int]:
+    """A leader declares a conflict of interest in the review."""
+    _require_user()
+    body = _json_body()
+    recusal = decisions.recuse(db(), actor(), review_id, _field(body, "reason", str), now=current_app.config["CLOCK"]())
+    return {"review": review_id, "user": recusal.user.username, "reason": recusal.reason,
+            "recused_at": recusal.recused_at.isoformat()}, 201
 
 
 @blueprint.get("/policies/<code>/events")
