@@ -295,11 +295,13 @@ def worker_command(ctx: _Context, once: bool, interval: float, batch: int, as_of
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     factory = make_session_factory(ctx.engine)
+    periodic = worker.PeriodicReviews(ctx.settings.workflows_dir, ctx.settings.periodic_review_lead_days)
     if once:
-        report = worker.run_once(factory, now=clock(), smtp_url=smtp_url, base_url=base_url, batch=batch)
+        report = worker.run_once(factory, now=clock(), smtp_url=smtp_url, base_url=base_url, batch=batch, periodic=periodic)
         click.echo(report.summary())
         return
-    worker.run_forever(factory, smtp_url=smtp_url, base_url=base_url, interval=interval, batch=batch, clock=clock)
+    worker.run_forever(factory, smtp_url=smtp_url, base_url=base_url, interval=interval, batch=batch, clock=clock,
+                       periodic=periodic)
 
 
 @main.group("audit", help="The audit trail.")

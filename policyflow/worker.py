@@ -49,6 +49,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -88,6 +89,7 @@ class WorkerReport:
     failed: int = 0  # given up for good
     released: int = 0  # claimed, then handed back unprocessed (stop requested, lease running out)
     emails_held: int = 0  # e-mails waiting because no SMTP server is configured
+    periodic_started: int = 0  # periodic reviews started for policies whose review date is near
 
     def summary(self) -> str:
         parts = [f"{field.name.replace('_', ' ')} {getattr(self, field.name)}" for field in fields(self)
@@ -414,8 +416,16 @@ def _send_email(factory: sessionmaker[Session], claimed: _Claimed, now: datetime
 # Running
 # ---------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PeriodicReviews:
+    """Where the periodic-review workflow lives and how many days ahead of its date a policy's review starts."""
+
+    workflows_dir: Path
+    lead_days: int
+
+
 def run_once(session_factory: sessionmaker[Session], *, now: datetime, smtp_url: str | None, base_url: str,
-             batch: int = 20, stop: threading.Event | None = None) -> WorkerReport:
+             batch: int = 20, stop: threading.Event | None = None, periodic: PeriodicReviews | None = None) -> WorkerReport:
     """Process every message due at ``now``, ``batch`` claims at a time, and report what happened."""
     report = WorkerReport()
     base_url = base_url.rstrip("/")
@@ -425,6 +435,13 @@ def run_once(session_factory: sessionmaker[Session], *, now: datetime, smtp_url:
     sender = (target.sender if target and target.sender else None) or f"policyflow@{domain}"
     kinds = OUTBOX_KINDS if mailer else tuple(kind for kind in OUTBOX_KINDS if kind != "email")
     budget = (LEASE - LEASE_MARGIN).total_seconds()
+    if periodic is not None:
+        # Before the outbox round, so the notices of the reviews started now go out in it.
+        with transaction(session_factory) as session:
+            started = reviews.start_due_periodic_reviews(session, periodic.workflows_dir, now, periodic.lead_days)
+            report.periodic_started = len(started)
+            for review in started:
+                log.info("started the periodic review of %s (review %d)", review.policy.code, review.id)
     try:
         for _round in range(MAX_ROUNDS):
             claimed = _claim(session_factory, now, batch, kinds)
@@ -457,7 +474,8 @@ def run_once(session_factory: sessionmaker[Session], *, now: datetime, smtp_url:
 
 
 def run_forever(session_factory: sessionmaker[Session], *, smtp_url: str | None, base_url: str, interval: float = 30.0,
-                batch: int = 20, clock: Callable[[], datetime] = utcnow, stop: threading.Event | None = None) -> None:
+                batch: int = 20, clock: Callable[[], datetime] = utcnow, stop: threading.Event | None = None,
+                periodic: PeriodicReviews | None = None) -> None:
     """Poll every ``interval`` seconds until SIGTERM/SIGINT (or ``stop``): the message in hand is
     finished, the rest of the claimed batch handed back, then the loop ends."""
     stop = stop or threading.Event()
@@ -471,7 +489,8 @@ def run_forever(session_factory: sessionmaker[Session], *, smtp_url: str | None,
     log.info("worker started (every %.1f s, SMTP %s)", interval, "configured" if smtp_url else "not configured")
     while not stop.is_set():
         try:
-            report = run_once(session_factory, now=clock(), smtp_url=smtp_url, base_url=base_url, batch=batch, stop=stop)
+            report = run_once(session_factory, now=clock(), smtp_url=smtp_url, base_url=base_url, batch=batch, stop=stop,
+                              periodic=periodic)
             if report.claimed:
                 log.info("%s", report.summary())
         except Exception:  # a bad round (database away, ...) must not end the worker

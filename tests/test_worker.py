@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from policyflow import migrate, worker
 from policyflow.db import make_engine, make_session_factory, transaction
 from policyflow.models import Event, Notification, OutboxMessage, Review, User
-from policyflow.services import comments, notifications
+from policyflow.services import comments, notifications, reviews
 from tests import reviewing
 from tests.reviewing import NOW, act, who
 
@@ -500,3 +500,39 @@ def test_the_worker_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
                 process.kill()
     output = log_path.read_text()
     assert "POLICYFLOW_SMTP_URL is not set" in output and "received SIGTERM" in output and "worker stopped" in output
+
+
+def test_periodic_reviews_start_when_the_review_date_is_near(db: Session, session_factory: sessionmaker[Session]) -> None:
+    from policyflow.models import Policy
+    from policyflow.resources import workflows_dir
+
+    periodic = worker.PeriodicReviews(workflows_dir(), lead_days=60)
+    in_flight = set(db.scalars(select(Review.policy_id).where(Review.ended_at.is_(None))))
+    published = db.scalars(select(Policy).where(Policy.published_version_number.is_not(None))
+                           .where(Policy.id.not_in(in_flight)).order_by(Policy.code)).all()
+    assert len(published) >= 3
+    soon, later, owned = published[0], published[1], published[2]
+    for policy in published:
+        policy.next_review_date = NOW.date() + timedelta(days=400)
+    soon.next_review_date = NOW.date() + timedelta(days=59)
+    owned.next_review_date = NOW.date() - timedelta(days=3)  # overdue
+    owned.owner_id = reviewing.user(db, "leader2").id
+    later.next_review_date = NOW.date() + timedelta(days=61)
+    db.commit()
+    report = worker.run_once(session_factory, now=NOW, smtp_url=None, base_url=BASE, periodic=periodic)
+    assert report.periodic_started == 2 and "periodic started 2" in report.summary()
+    db.expire_all()
+    started = {r.policy.code: r for r in db.scalars(select(Review).where(Review.workflow_name == "periodic-review",
+                                                                          Review.ended_at.is_(None)))}
+    assert set(started) == {soon.code, owned.code}
+    assert started[owned.code].state == "scheduled_review" and started[owned.code].transitions[0].actor == "system"
+    # The owner hears about their policy; a policy without an owner goes to ombuds staff.
+    told = {(n.user_id, n.policy_id) for n in db.scalars(select(Notification).where(Notification.kind == "periodic_review"))}
+    assert (reviewing.user(db, "leader2").id, owned.id) in told and (reviewing.user(db, "ombuds").id, soon.id) in told
+    assert (reviewing.user(db, "ombuds").id, owned.id) not in told
+    # Nothing starts twice; the later one starts once its date comes within the lead time.
+    assert worker.run_once(session_factory, now=NOW, smtp_url=None, base_url=BASE, periodic=periodic).periodic_started == 0
+    assert worker.run_once(session_factory, now=NOW + timedelta(days=2), smtp_url=None, base_url=BASE,
+                           periodic=periodic).periodic_started == 1
+    overdue = reviews.overdue_periodic_reviews(db, NOW.date())
+    assert owned.code in [p.code for p in overdue] and soon.code not in [p.code for p in overdue]

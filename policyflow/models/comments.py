@@ -43,6 +43,8 @@ class Comment(Base):
         Index("ix_comments_review_group", "review_id", "group_id"),
         Index("ix_comments_review_disposition", "review_id", "disposition"),
         Index("ix_comments_review_category", "review_id", "category"),
+        # Covers the report's staleness check (counts and latest changes of a review's comments) without the rows.
+        Index("ix_comments_review_changes", "review_id", "dispositioned_at", "hidden_at"),
         Index("ix_comments_review_band0", "review_id", "band0"),
         Index("ix_comments_review_band1", "review_id", "band1"),
         Index("ix_comments_review_band2", "review_id", "band2"),

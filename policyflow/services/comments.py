@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -267,6 +267,7 @@ def submit(session: Session, actor: Actor, review_id: int, *, body: Any, identit
            category: Any = None, target: Any = None, allowed_categories: Collection[str], filed_via: Any = None,
            now: datetime | None = None) -> Submitted:
     """Take a comment while the period is open; nothing is stored when anything is wrong."""
+    _forget_outlines()
     now = now or utcnow()
     review = session.get(Review, review_id)
     if review is None or not definition_of(review).stage(review.state).public:
@@ -460,6 +461,7 @@ def undecided_count(session: Session, review: Review) -> int:
 # ---------------------------------------------------------------------------------------------
 
 def hide(session: Session, actor: Actor, comment_id: int, reason: str, *, now: datetime | None = None) -> Comment:
+    _forget_outlines()
     _require_ombuds(actor, "hide comments")
     comment = get(session, actor, comment_id)
     reason = " ".join((reason or "").split())
@@ -475,6 +477,7 @@ def hide(session: Session, actor: Actor, comment_id: int, reason: str, *, now: d
 
 
 def unhide(session: Session, actor: Actor, comment_id: int) -> Comment:
+    _forget_outlines()
     _require_ombuds(actor, "show hidden comments again")
     comment = get(session, actor, comment_id)
     comment.hidden_at = comment.hidden_by_id = comment.hidden_reason = None
@@ -535,6 +538,7 @@ def _check_disposition(session: Session, comment_or_review: Comment | Review, di
 
 def set_disposition(session: Session, actor: Actor, comment_id: int, *, disposition: Any, response: Any,
                     changed_in_version: Any = None, base_url: str = "", now: datetime | None = None) -> Comment:
+    _forget_outlines()
     _require_ombuds(actor, "record dispositions")
     comment = get(session, actor, comment_id)
     disposition, response, version = _check_disposition(session, comment, disposition, response, changed_in_version)
@@ -548,6 +552,7 @@ def set_disposition(session: Session, actor: Actor, comment_id: int, *, disposit
 def disposition_group(session: Session, actor: Actor, review_id: int, group_id: int, *, disposition: Any, response: Any,
                       changed_in_version: Any = None, base_url: str = "", now: datetime | None = None) -> int:
     """Answer every comment of a near-duplicate group at once (a mass campaign); returns how many."""
+    _forget_outlines()
     _require_ombuds(actor, "record dispositions")
     review = get_review(session, actor, review_id)
     disposition, response, version = _check_disposition(session, review, disposition, response, changed_in_version)
@@ -578,6 +583,7 @@ def disposition_group(session: Session, actor: Actor, review_id: int, group_id: 
 
 def set_disclosure(session: Session, actor: Actor, comment: Comment, granted: bool, *, now: datetime | None = None) -> Comment:
     """The commenter (by receipt link) or ombuds staff on their word records permission to show the name."""
+    _forget_outlines()
     if comment.identity_mode != "confidential":
         raise InvalidValue("Only a confidential comment's name can be disclosed or withheld.")
     if actor.user is not None and not sees_identities(actor):
@@ -598,6 +604,7 @@ def set_disclosure(session: Session, actor: Actor, comment: Comment, granted: bo
 def place_on_new_version(session: Session, policy_id: int, old_number: int, old_text: str, new_number: int,
                          new_text: str) -> None:
     """Carry every comment passage on the old version to the new one, like annotations."""
+    _forget_outlines()
     made = session.execute(select(Comment.id, Comment.start, Comment.end).where(
         Comment.policy_id == policy_id, Comment.version_number == old_number, Comment.start.is_not(None))).all()
     carried = session.execute(select(CommentPlacement.comment_id, CommentPlacement.start, CommentPlacement.end)
@@ -639,8 +646,9 @@ def section_of(text: str, start: int | None) -> tuple[int, str]:
 
 @dataclass
 class ReportGroup:
-    first: Any  # a comment row (the _Exported columns): the words the group shares
-    members: list[Any]
+    first: Any  # the full row (the _Exported columns) of the group's first shown comment: the words it shares
+    members: list[Any]  # every member: full rows in the whole report, light rows (_Light) on a page
+    full: dict[int, Any] = field(default_factory=dict)  # full rows of hidden members (their text is for ombuds)
 
 
 @dataclass
@@ -656,7 +664,7 @@ class ReportSection:
 class OutlineSection:
     index: int
     heading: str
-    groups: dict[int, list[int]]  # group key (group id, or the comment's id) -> member ids, by first comment
+    groups: dict[int, list[Any]]  # group key (group id, or the comment's id) -> member light rows, by first comment
     first_page: int = 1
 
     @property
@@ -693,44 +701,100 @@ def _readable_report_review(session: Session, actor: Actor, review_id: int) -> R
     return review
 
 
-def report(session: Session, actor: Actor, review_id: int, *, page: int | None = None,
-           page_size: int | None = None) -> Report:
-    """Every comment grouped by the section it is about, near-duplicates together, with statistics.
+# The columns a page of the report aggregates (names, categories, answers) without the comments' text.
+_LIGHT_COLUMNS = (Comment.id, Comment.group_id, Comment.category, Comment.identity_mode, Comment.name,
+                  Comment.disclosure_permitted, Comment.hidden_at, Comment.disposition, Comment.response,
+                  Comment.changed_in_version)
+_Light = namedtuple("_Light", [column.key for column in _LIGHT_COLUMNS])  # type: ignore[misc]
 
-    With ``page`` only that page's groups are loaded (``page_size`` groups a page): the outline and the
-    statistics come from a light pass over a few columns, so a page stays fast at 50,000 comments.
-    """
-    review = _readable_report_review(session, actor, review_id)
-    page_size = page_size or REPORT_PAGE_GROUPS
+
+@dataclass(frozen=True)
+class _Outline:
+    sections: tuple[tuple[str, dict[int, list[Any]]], ...]  # (heading, group key -> light rows), in text order
+    by_category: dict[str, int]
+    by_disposition: dict[str, int]
+    by_identity: dict[str, int]
+    total: int
+    hidden: int
+
+
+_OUTLINES: OrderedDict[tuple[Any, ...], _Outline] = OrderedDict()
+_OUTLINE_CACHE_SIZE = 8
+
+
+def _outline_stamp(session: Session, review: Review) -> tuple[Any, ...]:
+    """What changes whenever the outline would: comments added, answered, hidden or unhidden, a new version."""
+    count, last_id, id_sum, hidden, answered, hidden_last = session.execute(
+        select(func.count(), func.max(Comment.id), func.sum(Comment.id), func.count(Comment.hidden_at),
+               func.max(Comment.dispositioned_at), func.max(Comment.hidden_at)).where(Comment.review_id == review.id)).one()
+    # A name shown or withheld follows the newest consent (granted or revoked), whichever process recorded it.
+    consent = session.scalar(select(func.max(CommentConsent.recorded_at)).join(Comment, Comment.id == CommentConsent.comment_id)
+                             .where(Comment.review_id == review.id))
+    return (str(session.get_bind().engine.url), review.id, review.started_at, review.version_number, count, last_id, id_sum, hidden,
+            answered, hidden_last, consent)
+
+
+def _forget_outlines() -> None:
+    """Any comment written in this process: the cached outlines may no longer hold (cheap to rebuild)."""
+    _OUTLINES.clear()
+
+
+def _outline(session: Session, review: Review) -> _Outline:
+    """Every comment's section and group and the statistics, from one pass over a few columns.
+
+    Kept per process for the last few reviews, keyed by a stamp of the comments' state, so paging through
+    a report of 50,000 comments reads them once, not on every page."""
+    stamp = _outline_stamp(session, review)
+    cached = _OUTLINES.get(stamp)
+    if cached is not None:
+        _OUTLINES.move_to_end(stamp)
+        return cached
     text = policies.version_text(session, review.policy,
                                  policies.get_version(session, Actor.system(), review.policy, review.version_number))
-    sections: dict[tuple[int, str], dict[int, list[int]]] = {}
+    placed = (select(CommentPlacement.comment_id, CommentPlacement.start)
+              .where(CommentPlacement.version_number == review.version_number).subquery())
+    light = (select(Comment.version_number, Comment.start, placed.c.start, *_LIGHT_COLUMNS)
+             .outerjoin(placed, placed.c.comment_id == Comment.id)
+             .where(Comment.review_id == review.id).order_by(Comment.id))
+    sections: dict[tuple[int, str], dict[int, list[Any]]] = {}
     by_category: dict[str, int] = {}
     by_disposition: dict[str, int] = {}
     by_identity: dict[str, int] = {}
     total = hidden = 0
     section_at: dict[int | None, tuple[int, str]] = {}  # many comments quote the same passage: find its heading once
-    placed = (select(CommentPlacement.comment_id, CommentPlacement.start)
-              .where(CommentPlacement.version_number == review.version_number).subquery())
-    light = (select(Comment.id, Comment.group_id, Comment.version_number, Comment.start, placed.c.start, Comment.category,
-                    Comment.identity_mode, Comment.hidden_at.is_not(None), Comment.disposition)
-             .outerjoin(placed, placed.c.comment_id == Comment.id)
-             .where(Comment.review_id == review.id).order_by(Comment.id))
-    for comment_id, group_id, number, own_start, placed_start, category, mode, is_hidden, disposition in \
-            session.connection().execute(light.execution_options(yield_per=5000)):
+    version = review.version_number
+    for values in session.connection().execute(light.execution_options(yield_per=5000)):
+        row = _Light._make(values[3:])
         total += 1
-        start = own_start if number == review.version_number else placed_start
+        start = values[1] if values[0] == version else values[2]
         key = section_at.get(start) or section_at.setdefault(start, section_of(text, start))
-        sections.setdefault(key, {}).setdefault(group_id or comment_id, []).append(comment_id)
-        category = category or "not_given"
+        sections.setdefault(key, {}).setdefault(row.group_id or row.id, []).append(row)
+        category = row.category or "not_given"
         by_category[category] = by_category.get(category, 0) + 1
-        by_identity[mode] = by_identity.get(mode, 0) + 1
-        if is_hidden:
+        by_identity[row.identity_mode] = by_identity.get(row.identity_mode, 0) + 1
+        if row.hidden_at is not None:
             hidden += 1
         else:
-            by_disposition[disposition or "none"] = by_disposition.get(disposition or "none", 0) + 1
-    outline = [OutlineSection(index, heading, groups)
-               for index, ((_order, heading), groups) in enumerate(sorted(sections.items()), 1)]
+            by_disposition[row.disposition or "none"] = by_disposition.get(row.disposition or "none", 0) + 1
+    outline = _Outline(tuple((heading, groups) for (_order, heading), groups in sorted(sections.items())),
+                       by_category, by_disposition, by_identity, total, hidden)
+    _OUTLINES[stamp] = outline
+    while len(_OUTLINES) > _OUTLINE_CACHE_SIZE:
+        _OUTLINES.popitem(last=False)
+    return outline
+
+
+def report(session: Session, actor: Actor, review_id: int, *, page: int | None = None,
+           page_size: int | None = None) -> Report:
+    """Every comment grouped by the section it is about, near-duplicates together, with statistics.
+
+    With ``page`` only that page's groups are shown (``page_size`` groups a page) and only their first
+    comments' and hidden comments' text is read; without it, every comment in full (the JSON export).
+    """
+    review = _readable_report_review(session, actor, review_id)
+    page_size = page_size or REPORT_PAGE_GROUPS
+    outline_data = _outline(session, review)
+    outline = [OutlineSection(index, heading, groups) for index, (heading, groups) in enumerate(outline_data.sections, 1)]
     group_count = sum(len(section.groups) for section in outline)
     pages = max(1, -(-group_count // page_size))
     seen = 0
@@ -742,38 +806,48 @@ def report(session: Session, actor: Actor, review_id: int, *, page: int | None =
     else:
         page = min(max(page, 1), pages)
         wanted = ((page - 1) * page_size, page * page_size)
-    chosen: list[tuple[OutlineSection, int, int, list[int]]] = []
+    chosen: list[tuple[OutlineSection, int, list[Any]]] = []
     position = 0
     for section in outline:
-        for number, (key, members) in enumerate(section.groups.items()):
+        for number, members in enumerate(section.groups.values()):
             if wanted[0] <= position < wanted[1]:
-                chosen.append((section, number, key, members))
+                chosen.append((section, number, members))
             position += 1
-    rows = _report_rows(session, review.id, [(key, members) for _s, _n, key, members in chosen], whole=page is None)
+    if page is None:
+        full = _full_rows(session, review.id, None)
+    else:  # the text of each group's first shown comment, and of hidden ones (ombuds read those)
+        full = _full_rows(session, review.id, [row.id for _s, _n, members in chosen for row in _text_needed(members)])
     shown: list[ReportSection] = []
-    for section, number, _key, members in chosen:
+    for section, number, members in chosen:
         if not shown or shown[-1].index != section.index:
             shown.append(ReportSection(section.index, section.heading, section.count, [], continued=number > 0))
-        group_rows = [rows[comment_id] for comment_id in members]
-        shown[-1].groups.append(ReportGroup(group_rows[0], group_rows))
-    return Report(review, shown, outline, total, by_category, by_disposition, by_identity, hidden,
-                  public=not sees_identities(actor), page=page or 1, pages=pages if page is not None else 1, groups=group_count)
+        first = full[_text_needed(members)[0].id]
+        if page is None:
+            group = ReportGroup(first, [full[row.id] for row in members])
+        else:
+            group = ReportGroup(first, members, {row.id: full[row.id] for row in members if row.hidden_at is not None})
+        shown[-1].groups.append(group)
+    return Report(review, shown, outline, outline_data.total, dict(outline_data.by_category), dict(outline_data.by_disposition),
+                  dict(outline_data.by_identity), outline_data.hidden, public=not sees_identities(actor), page=page or 1,
+                  pages=pages if page is not None else 1, groups=group_count)
 
 
-def _report_rows(session: Session, review_id: int, groups: list[tuple[int, list[int]]], *, whole: bool) -> dict[int, Any]:
-    """The report columns of the given groups' comments (key, member ids), as plain rows keyed by id."""
-    query = select(*_EXPORT_COLUMNS).where(Comment.review_id == review_id)
-    if not whole:
-        if not groups:
-            return {}
-        # By group id for near-duplicate groups (a campaign may hold thousands), by id for the rest: a
-        # page's query takes a bounded number of parameters whatever the group sizes.
-        group_ids = [key for key, members in groups if len(members) > 1]
-        singles = [members[0] for _key, members in groups if len(members) == 1]
-        query = query.where(or_(Comment.group_id.in_(group_ids), Comment.id.in_(singles)))
-    wanted = None if whole else {comment_id for _key, members in groups for comment_id in members}
-    return {values[0]: _Exported._make(values) for values in session.connection().execute(query.execution_options(yield_per=5000))
-            if wanted is None or values[0] in wanted}
+def _text_needed(members: list[Any]) -> list[Any]:
+    """The members whose text a page shows: the first one not hidden (the group's words), and every hidden one."""
+    first_shown = next((row for row in members if row.hidden_at is None), members[0])
+    return [first_shown, *(row for row in members if row.hidden_at is not None and row is not first_shown)]
+
+
+def _full_rows(session: Session, review_id: int, ids: list[int] | None) -> dict[int, Any]:
+    """Full report rows keyed by id: the given comments (chunked), or every comment of the review."""
+    query = select(*_EXPORT_COLUMNS).where(Comment.review_id == review_id).execution_options(yield_per=5000)
+    if ids is None:
+        return {values[0]: _Exported._make(values) for values in session.connection().execute(query)}
+    rows: dict[int, Any] = {}
+    for chunk in range(0, len(ids), 500):
+        for values in session.connection().execute(query.where(Comment.id.in_(ids[chunk:chunk + 500]))):
+            rows[values[0]] = _Exported._make(values)
+    return rows
 
 
 def export_rows(session: Session, actor: Actor, review_id: int) -> Iterator[dict[str, Any]]:

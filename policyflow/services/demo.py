@@ -57,9 +57,30 @@ def load(session: Session, settings: StoreSettings) -> ImportReport:
                              email=f"{demo_user.username}@riverbend.example.org")
     files = importer.read_directory(demo_dir() / "policies", settings.max_text_bytes)
     report = importer.import_files(session, system, settings, files)
-    _demo_reviews(session, utcnow())
+    now = utcnow()
+    _demo_reviews(session, now)
     _demo_notes(session)
+    _demo_review_dates(session, now)
     return report
+
+
+# Published policies' next review dates, relative to the day the demo is loaded: one overdue, one due soon
+# (the worker starts periodic reviews within POLICYFLOW_PERIODIC_REVIEW_LEAD_DAYS), the rest years ahead.
+DEMO_REVIEW_DATES = {"IHBEA": -12, "ADF": 40, "AC": 420, "DJE": 610, "JFABD": 800}
+DEMO_OWNERS = {"ADF": "leader2"}  # the Chief Equity and Social Justice Officer answers for the equity policy
+
+
+def _demo_review_dates(session: Session, now: datetime) -> None:
+    for code, days in DEMO_REVIEW_DATES.items():
+        policy = session.scalar(select(Policy).where(Policy.code == code))
+        if policy is not None and policy.published_version_number is not None:
+            policy.next_review_date = (now + timedelta(days=days)).date()
+    for code, username in DEMO_OWNERS.items():
+        policy = session.scalar(select(Policy).where(Policy.code == code))
+        owner = session.scalar(select(User).where(User.username == username))
+        if policy is not None and owner is not None:
+            policy.owner_id = owner.id
+    session.flush()
 
 
 def _demo_reviews(session: Session, now: datetime) -> None:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policyflow.core.engine import engine_for
@@ -129,6 +130,40 @@ def start_review(session: Session, actor: Actor, policy: Policy, definition: Wor
                  data={"workflow": definition.name, "workflow_hash": definition.content_hash,
                        "version": review.version_number, "state": review.state})
     return review
+
+
+PERIODIC_WORKFLOW = "periodic-review"
+
+
+def start_due_periodic_reviews(session: Session, folder: Path, now: datetime, lead_days: int) -> list[Review]:
+    """Start the periodic review of every published policy whose next review date is within
+    ``lead_days`` and that has no review in flight; each policy's owner (or ombuds staff) is told.
+
+    Run by the worker. Each policy is started in a savepoint: another worker starting the same one
+    at the same moment meets the one-active-review index, and that policy is simply skipped."""
+    definition = load_named_workflow(folder, PERIODIC_WORKFLOW)
+    horizon = now.date() + timedelta(days=lead_days)
+    in_flight = select(Review.policy_id).where(Review.ended_at.is_(None))
+    due = session.scalars(select(Policy).where(Policy.published_version_number.is_not(None),
+                                               Policy.next_review_date.is_not(None), Policy.next_review_date <= horizon,
+                                               Policy.id.not_in(in_flight)).order_by(Policy.next_review_date, Policy.id)).all()
+    started = []
+    for policy in due:
+        try:
+            with session.begin_nested():
+                review = start_review(session, Actor.system(), policy, definition, now=now)
+                notifications.notify_periodic_review(session, review, now)
+        except (IntegrityError, Conflict):
+            continue
+        started.append(review)
+    return started
+
+
+def overdue_periodic_reviews(session: Session, today: date) -> list[Policy]:
+    """Published policies past their review date: no review at all, or one still in flight."""
+    return list(session.scalars(select(Policy).where(Policy.published_version_number.is_not(None),
+                                                     Policy.next_review_date.is_not(None), Policy.next_review_date < today)
+                                .order_by(Policy.next_review_date)))
 
 
 def _check_period(opens: date | None, closes: date | None) -> None:

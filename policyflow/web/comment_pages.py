@@ -363,11 +363,13 @@ class GroupView:
     more_names: int = 0  # names beyond the first NAMES_SHOWN (a mass campaign): all of them are in the downloads
 
 
-def _group_view(first: Comment, members: list[Comment], viewer: Actor, ombuds: bool, labels: dict[str, str]) -> GroupView:
-    shown = [c for c in members if c.hidden_at is None]
+def _group_view(group: comments.ReportGroup, viewer: Actor, ombuds: bool, labels: dict[str, str]) -> GroupView:
+    """One group of the report as the viewer may read it: its shared words, names, categories and answers."""
+    first, members = group.first, group.members
     names: dict[str, ShownName] = {}
     categories: dict[str, int] = {}
     answers: dict[tuple[str, str, int | None], Answer] = {}
+    undecided = 0
     for comment in members:
         label = _category_label(comment.category, labels)
         categories[label] = categories.get(label, 0) + 1
@@ -377,17 +379,20 @@ def _group_view(first: Comment, members: list[Comment], viewer: Actor, ombuds: b
         sealed = ombuds and comment.identity_mode == "confidential" and not comment.disclosure_permitted
         entry = names.setdefault(f"{sealed}:{name}", ShownName(name, 0, sealed))
         entry.count += 1
-        if comment.disposition is not None:
+        if comment.disposition is None:
+            undecided += 1
+        else:
             key = (comment.disposition, comment.response or "", comment.changed_in_version)
             answers.setdefault(key, Answer(*key, 0)).count += 1
+    hidden = [group.full.get(c.id, c) for c in members if c.hidden_at is not None]
     return GroupView(
         id=first.group_id or first.id, count=len(members), passage=first.exact,
-        body=shown[0].body if shown else None, categories=sorted(categories.items(), key=lambda item: -item[1]),
+        body=first.body if first.hidden_at is None else None,
+        categories=sorted(categories.items(), key=lambda item: -item[1]),
         names=list(itertools.islice(names.values(), NAMES_SHOWN)), more_names=max(0, len(names) - NAMES_SHOWN),
-        answers=list(answers.values()),
-        undecided=sum(1 for c in shown if c.disposition is None),
+        answers=list(answers.values()), undecided=undecided,
         hidden=[HiddenComment(c.id, c.hidden_reason or "", comments.shown_name(c, viewer) if ombuds else None,
-                              c.body if ombuds else None) for c in members if c.hidden_at is not None],
+                              c.body if ombuds else None) for c in hidden],
     )
 
 
@@ -413,7 +418,7 @@ def _report_page(viewer: Actor, review_id: int, *, public: bool) -> Response:
     ombuds = comments.sees_identities(viewer)
     labels = vocabularies().comment_categories
     # Built while the page streams out, a group at a time.
-    sections = ((section, (_group_view(group.first, group.members, viewer, ombuds, labels) for group in section.groups))
+    sections = ((section, (_group_view(group, viewer, ombuds, labels) for group in section.groups))
                 for section in report.sections)
     endpoint = "pages.public_comment_report" if public else "pages.comment_report"
     # Streamed: the whole report of tens of thousands of comments reaches the reader section by section.

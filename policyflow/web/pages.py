@@ -79,10 +79,12 @@ def dashboard() -> Response | str:
     current = actor()
     if current.user is None:
         return redirect(url_for("auth.login", next="/dashboard"))
-    context: dict[str, Any] = {"recent": [], "drafts": [], "due": [], "by_stage": [], "waiting": [], "overdue": []}
+    context: dict[str, Any] = {"recent": [], "drafts": [], "due": [], "by_stage": [], "waiting": [], "overdue": [],
+                               "periodic_overdue": []}
     if current.is_staff:
         now = current_app.config["CLOCK"]()
         active = reviews.list_reviews(db(), current, active_only=True)
+        in_flight = {item.policy_id: item for item in active}
         labels: dict[str, str] = {}
         counts: dict[str, int] = {}
         for item in active:
@@ -96,6 +98,8 @@ def dashboard() -> Response | str:
             by_stage=[(state, labels[state], counts[state]) for state in labels],
             waiting=[(item, reviews.waiting_actions(db(), current, item, now)) for item in active],
             overdue=[item for item in active if item.stage_due_at and item.stage_due_at < now],
+            periodic_overdue=[(policy, in_flight.get(policy.id))
+                              for policy in reviews.overdue_periodic_reviews(db(), now.date())],
         )
         context["waiting"] = [(item, allowed) for item, allowed in context["waiting"] if allowed]
     return render_template("dashboard.html", **context)

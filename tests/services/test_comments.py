@@ -283,3 +283,29 @@ def test_passages_follow_the_text_to_a_new_version(session: Session, review: Rev
     placement = anchored.placements[-1]
     assert (placement.version_number, placement.status) == (2, "moved") or placement.status == "exact"
     assert new_text[placement.start:placement.end] == quote
+
+
+def test_the_report_outline_follows_changes_made_by_another_process(session: Session, review: Review,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages reuse a per-process outline; a change made by another process (which cannot clear this one's
+    cache) must still show at once, above all a revoked permission to show a name."""
+    sealed = send(session, review, None, "confidential", name="Jordan Secret", category="student")
+    other = send(session, review, None, "public", name="Pat", body="Buses should come on day one, please.")
+    ombuds, reviewer = who(session, "ombuds"), who(session, "reviewer")
+
+    def names(actor: Actor) -> set[str]:
+        page = comments.report(session, actor, review.id, page=1)
+        return {comments.shown_name(m, actor) for s in page.sections for g in s.groups for m in g.members}
+
+    assert "Jordan Secret" not in names(reviewer)
+    monkeypatch.setattr(comments, "_forget_outlines", lambda: None)  # as if each change came from another process
+    comments.set_disclosure(session, ombuds, sealed, True, now=NOW)
+    assert "Jordan Secret" in names(reviewer)
+    comments.set_disclosure(session, ombuds, sealed, False, now=NOW + timedelta(minutes=1))
+    assert "Jordan Secret" not in names(reviewer)
+    comments.hide(session, ombuds, other.id, "Names a student.", now=NOW)
+    assert comments.report(session, reviewer, review.id, page=1).hidden == 1
+    comments.unhide(session, ombuds, other.id)
+    assert comments.report(session, reviewer, review.id, page=1).hidden == 0
+    comments.set_disposition(session, ombuds, other.id, disposition="accepted", response="Done.", now=NOW)
+    assert comments.report(session, reviewer, review.id, page=1).by_disposition.get("accepted") == 1

@@ -201,8 +201,10 @@ def test_dashboard_shows_reviews_waiting_and_overdue(client: FlaskClient) -> Non
     waiting = page.split('id="waiting-heading"')[1].split("<h2>Overdue</h2>")[0]
     assert "GAE" in waiting and "Record your decision" in waiting  # leadership decides in approval
     assert "JICFB" not in waiting  # equity review waits for ombuds staff, not leadership
-    overdue = page.split("<h2>Overdue</h2>")[1].split("</section>")[0]
+    overdue = page.split("<h2>Overdue</h2>")[1].split('id="periodic-heading"')[0]
     assert "JICFB" in overdue
+    periodic = page.split('id="periodic-heading"')[1].split("</section>")[0]
+    assert "IHBEA" in periodic and "no review started yet" in periodic and "ADF" not in periodic
     client.post("/logout")
     login(client, "leader1")  # already approved GAE: it waits for the others now
     waiting = client.get("/dashboard").get_data(as_text=True).split('id="waiting-heading"')[1].split("<h2>Overdue</h2>")[0]

@@ -1,4 +1,4 @@
-"""decisions, recusals, policy followers; leaders' positions; policy owners
+"""decisions, recusals, policy followers; leaders' positions; policy owners; an index for the comment report
 
 Revision ID: 0008
 Revises: 0005
@@ -87,9 +87,14 @@ def upgrade() -> None:
         batch_op.drop_constraint(op.f('ck_notifications_known_kind'), type_='check')
         batch_op.create_check_constraint('known_kind', NOTIFICATION_KINDS_NOW)
 
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.create_index('ix_comments_review_changes', ['review_id', 'dispositioned_at', 'hidden_at'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.drop_index('ix_comments_review_changes')
     op.execute(sa.text(f"DELETE FROM notifications WHERE NOT ({NOTIFICATION_KINDS_BEFORE})"))
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_notifications_known_kind'), type_='check')
