@@ -14,7 +14,7 @@ from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionD
 from policyflow.core.redline import ChangeStats
 from policyflow.core.rendering import RENDERER_VERSION, render_markdown
 from policyflow.core.versioning import StoredVersion, is_keyframe, reconstruct, sha256_text
-from policyflow.models import Policy, PolicyVersion, Review
+from policyflow.models import Policy, PolicySubscription, PolicyVersion, Review
 from policyflow.models.base import utcnow
 from policyflow.services import audit
 from policyflow.services.actors import Actor
@@ -304,3 +304,30 @@ def publish_version(session: Session, actor: Actor, policy: Policy, number: int,
                  data={"version": number, "sha256": version.sha256,
                        "effective_date": effective_date.isoformat() if effective_date else None})
     return version
+
+
+# ---------------------------------------------------------------------------------------------
+# Followers: people told when a new version is published
+# ---------------------------------------------------------------------------------------------
+
+def is_following(session: Session, actor: Actor, policy: Policy) -> bool:
+    if actor.user is None:
+        return False
+    return session.scalar(select(PolicySubscription.id).where(PolicySubscription.user_id == actor.user.id,
+                                                              PolicySubscription.policy_id == policy.id)) is not None
+
+
+def set_following(session: Session, actor: Actor, policy: Policy, following: bool) -> bool:
+    """Follow or unfollow a published policy (anyone with an account); returns the new state."""
+    if actor.user is None:
+        raise PermissionDenied("Sign in to follow a policy.")
+    if not _visible(actor, policy):
+        raise NotFound(f"There is no policy {policy.code}.")
+    current = session.scalar(select(PolicySubscription).where(PolicySubscription.user_id == actor.user.id,
+                                                              PolicySubscription.policy_id == policy.id))
+    if following and current is None:
+        session.add(PolicySubscription(user_id=actor.user.id, policy_id=policy.id, created_at=utcnow()))
+    elif not following and current is not None:
+        session.delete(current)
+    session.flush()
+    return following

@@ -278,9 +278,27 @@ def public_policy(code: str) -> str:
     anonymous = Actor.anonymous()
     item = policies.get_policy(db(), anonymous, code)
     published = policies.get_version(db(), anonymous, item, item.published_version_number or 0)
+    versions = policies.list_versions(db(), anonymous, item)
+    today = current_app.config["CLOCK"]().date()
+    # Adopted but not yet in effect: say which text applies until then.
+    in_effect = next((v for v in versions if v.number != published.number and (v.effective_date is None or v.effective_date <= today)),
+                     None) if published.effective_date and published.effective_date > today else None
     return render_template("public/policy.html", policy=item, version=published,
-                           html=policies.version_html(db(), item, published),
-                           versions=policies.list_versions(db(), anonymous, item))
+                           html=policies.version_html(db(), item, published), versions=versions, in_effect=in_effect,
+                           following=policies.is_following(db(), actor(), item))
+
+
+@blueprint.route("/policies/<code>/follow", methods=["POST"])
+def follow_policy(code: str) -> Response:
+    """Follow or unfollow a published policy: an e-mail and a notification when a new version is published."""
+    current = actor()
+    if current.user is None:
+        return redirect(url_for("auth.login", next=url_for("pages.public_policy", code=code)))
+    item = policies.get_policy(db(), current, code)
+    following = policies.set_following(db(), current, item, request.form.get("follow") == "yes")
+    flash(f"You follow {item.code}: you will hear when a new version is published." if following
+          else f"You no longer follow {item.code}.", "success")
+    return redirect(url_for("pages.public_policy", code=item.code) + "#follow")
 
 
 @blueprint.route("/healthz")

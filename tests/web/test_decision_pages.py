@@ -85,3 +85,60 @@ def test_a_leader_recuses_on_the_page(client: FlaskClient, app: Flask, session: 
     page = _page(client, f"/reviews/{review.id}")
     assert "Your recusal is recorded" in page and "I sit on the vendor&#39;s board." in page
     assert "No: recused" in page and "Record my decision" not in page and "You recused yourself" in page
+
+
+def test_a_stakeholder_follows_a_policy_and_hears_of_its_publication(client: FlaskClient, app: Flask,
+                                                                     session: Session) -> None:
+    from sqlalchemy import select
+
+    from policyflow.models import Notification, PolicySubscription
+    from tests.reviewing import approve
+
+    review = _in_approval(app, session, "DFOL")
+    code = review.policy.code
+    # Not yet published: nothing public to follow.
+    assert client.post(f"/policies/{code}/follow", data={"follow": "yes"}).status_code == 302  # to sign in
+    login(client, "stakeholder")
+    assert client.post(f"/policies/{code}/follow", data={"follow": "yes"}).status_code == 404
+    approve(session, review, now=LATER)
+    act(session, review, "leader1", "publish", now=LATER)
+    session.commit()
+    page = _page(client, f"/public/policies/{code}")
+    assert "Follow this policy" in page
+    assert client.post(f"/policies/{code}/follow", data={"follow": "yes"}).status_code == 302
+    page = _page(client, f"/public/policies/{code}")
+    assert "You follow DFOL: you will hear when a new version is published." in page and "Stop following" in page
+    assert session.scalar(select(PolicySubscription).where(PolicySubscription.policy_id == review.policy_id)) is not None
+    client.post(f"/policies/{code}/follow", data={"follow": "no"})
+    assert "You no longer follow DFOL." in _page(client, f"/public/policies/{code}")
+    session.expire_all()
+    assert session.scalar(select(PolicySubscription).where(PolicySubscription.policy_id == review.policy_id)) is None
+    assert session.scalars(select(Notification).where(Notification.kind == "policy_published",
+                                                      Notification.policy_id == review.policy_id)).all() == []
+
+
+def test_a_future_effective_date_says_which_text_applies_until_then(client: FlaskClient, app: Flask, session: Session) -> None:
+    from policyflow.core.workflow import load_workflow
+    from policyflow.services import policies, reviews
+    from tests.conftest import STORE
+    from tests.reviewing import STANDARD, approve, who
+
+    review = _in_approval(app, session, "DFUT")
+    approve(session, review, now=LATER)
+    reviews.perform_action(session, who(session, "leader1"), review.id, "publish", now=LATER, effective_date=LATER.date())
+    policies.save_version(session, who(session, "ombuds"), STORE, review.policy, text="# Reviewed\n\nA new rule.\n",
+                          summary="Second edition.", base_version=1)
+    second = reviews.start_review(session, who(session, "ombuds"), review.policy, load_workflow(STANDARD), now=LATER,
+                                  comment_opens_on=LATER.date(), comment_closes_on=LATER.date() + timedelta(days=5))
+    act(session, second, "ombuds", "submit_for_equity_review", now=LATER)
+    act(session, second, "ombuds", "open_comment_period", now=LATER)
+    act(session, second, "ombuds", "close_comment_period", now=LATER + timedelta(days=6))
+    approve(session, second, now=LATER + timedelta(days=6))
+    reviews.perform_action(session, who(session, "leader1"), second.id, "publish", now=LATER + timedelta(days=6),
+                           effective_date=date(2026, 8, 1))
+    session.commit()
+    app.config["CLOCK"] = lambda: LATER + timedelta(days=7)
+    page = _page(client, f"/public/policies/{review.policy.code}")
+    assert "Version 2 was adopted on" in page and "takes effect on 1 August 2026. Until then, version 1 applies" in page
+    app.config["CLOCK"] = lambda: LATER + timedelta(days=200)
+    assert "Until then" not in _page(client, f"/public/policies/{review.policy.code}")
