@@ -23,6 +23,7 @@ from policyflow.web import (
     notification_pages,
     pages,
     public_pages,
+    report_pages,
     requests,
     review_pages,
     security,
@@ -81,7 +82,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_filters(app)
     app.register_blueprint(auth.blueprint)
     # The review and notification routes live on the pages blueprint.
-    assert review_pages.blueprint is pages.blueprint is notification_pages.blueprint is annotation_pages.blueprint
+    assert report_pages.blueprint is review_pages.blueprint is pages.blueprint
+    assert pages.blueprint is notification_pages.blueprint is annotation_pages.blueprint
     assert public_pages.blueprint is comment_pages.blueprint is pages.blueprint
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
