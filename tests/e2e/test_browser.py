@@ -312,17 +312,39 @@ def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login:
     assert page.locator(".stage-track li.current").inner_text().endswith("Public comment")
     submit(page, "Close the comment period")
     check_a11y(page, "approval")
-    # Ombuds staff cannot publish; leadership can.
+    # Ombuds staff neither publish nor decide: leadership does, two approvals of the exact version first.
     assert page.get_by_role("button", name="Publish").is_disabled()
+    assert page.get_by_role("button", name="Record my decision").count() == 0
+    review_path = "/" + review_url.split("/", 3)[-1]
     page.context.clear_cookies()
     leader = page
+    for username, note in (("leader1", "Clear and fair."), ("leader2", "The equity review answered my questions.")):
+        leader.context.clear_cookies()
+        login(leader, username)
+        visit(leader, review_path)
+        assert "sha-256" in leader.locator(".decisions").inner_text().lower()
+        leader.get_by_label(re.compile(r"^Approve")).check()
+        leader.fill("#decision-note", note)
+        submit(leader, "Record my decision")
+        assert "Your decision on version" in leader.locator("body").inner_text()
+        check_a11y(leader, f"{username} approved")
+    assert "met" in leader.locator(".decisions dl").inner_text().lower()
+    leader.context.clear_cookies()
     login(leader, "leader1")
-    visit(leader, "/" + review_url.split("/", 3)[-1])
+    visit(leader, review_path)
+    effective = date.today() + timedelta(days=30)
+    leader.fill("#effective-publish", effective.isoformat())
     leader.fill("#note-publish", "Adopted by the Board of Education.")
     submit(leader, "Publish")
     assert leader.locator(".stage-track li.current").inner_text().endswith("Published")
     assert "Adopted by the Board of Education." in leader.locator(".timeline").inner_text()
     check_a11y(leader, "published")
+    # The public portal shows the adopted text, its effective date and what applies until then.
+    leader.context.clear_cookies()
+    visit(leader, "/public/policies/IHBEA")
+    notice = leader.locator(".notice").first.inner_text()
+    assert f"takes effect on {effective.day} {effective:%B %Y}" in notice and "Until then, version" in notice
+    login(leader, "leader1")
     visit(leader, "/notifications")
     assert leader.get_by_role("heading", name="Notifications", level=1).is_visible()
     visit(leader, "/" + review_url.split("/", 3)[-1])
@@ -712,3 +734,21 @@ def test_visitor_comments_confidentially_and_reads_the_response(page: Any, login
     visit(page, receipt)
     assert "Section 2 now promises transportation" in page.locator("main").inner_text()
     assert secret_name not in page.content()
+
+
+def test_leader_finds_the_decision_waiting_and_reads_the_packet(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "leader2")
+    visit(page, "/dashboard")
+    waiting = page.locator("section", has=page.get_by_role("heading", name="Waiting for you"))
+    assert "Record your decision" in waiting.inner_text()
+    with page.expect_navigation(wait_until="load"):
+        waiting.get_by_role("link", name=re.compile("^GAE ")).first.click()
+    check_a11y(page, "review waiting for a decision")
+    assert page.get_by_role("button", name="Record my decision").is_visible()
+    page.get_by_text("Declare a conflict of interest and recuse").click()
+    check_a11y(page, "recusal form open")
+    follow(page, "Leadership packet (printable)")
+    check_a11y(page, "packet")
+    assert page.get_by_role("heading", name="5. Decisions").is_visible()
+    visit(page, "/reports/pipeline")
+    assert page.get_by_role("heading", name="Time in each stage").is_visible()
