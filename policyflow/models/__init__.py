@@ -10,6 +10,7 @@ from policyflow.models.annotations import (
 )
 from policyflow.models.base import Base
 from policyflow.models.comments import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, CommentConsent, CommentPlacement
+from policyflow.models.equity import ASSESSMENT_STATUSES, EquityAnswerChange, EquityAssessment
 from policyflow.models.events import Event
 from policyflow.models.outbox import NOTIFICATION_KINDS, OUTBOX_KINDS, Notification, OutboxMessage
 from policyflow.models.policies import Policy, PolicyVersion
@@ -17,6 +18,7 @@ from policyflow.models.reviews import Review, ReviewTransition
 from policyflow.models.users import ROLES, ApiToken, User, UserRole
 
 __all__ = [
+    "ASSESSMENT_STATUSES",
     "DISPOSITIONS",
     "FILING_CHANNELS",
     "IDENTITY_MODES",
@@ -34,6 +36,8 @@ __all__ = [
     "Comment",
     "CommentConsent",
     "CommentPlacement",
+    "EquityAnswerChange",
+    "EquityAssessment",
     "Event",
     "Notification",
     "OutboxMessage",

@@ -69,6 +69,13 @@ def _all_comments_dispositioned(context: ConditionContext) -> bool:
     return undecided_count(context.session, context.review) == 0
 
 
+@condition("equity_assessment_complete")
+def _equity_assessment_complete(context: ConditionContext) -> bool:
+    from policyflow.services.equity import unmet_reason  # the assessment builds on reviews' models
+
+    return unmet_reason(context.session, context.review) is None
+
+
 def unmet_conditions(context: ConditionContext, names: tuple[str, ...]) -> list[str]:
     """The sentences of every condition in ``names`` that does not hold, in order."""
     unmet = []
@@ -76,6 +83,7 @@ def unmet_conditions(context: ConditionContext, names: tuple[str, ...]) -> list[
         if not EVALUATORS[name](context):
             closes = context.review.comment_closes_on
             blocking = undecided = 0
+            equity = ""
             if name == "no_open_blocking_annotations":
                 from policyflow.services.annotations import open_blocking
 
@@ -84,6 +92,10 @@ def unmet_conditions(context: ConditionContext, names: tuple[str, ...]) -> list[
                 from policyflow.services.comments import undecided_count
 
                 undecided = undecided_count(context.session, context.review)
+            if name == "equity_assessment_complete":
+                from policyflow.services.equity import unmet_reason
+
+                equity = unmet_reason(context.session, context.review) or ""
             unmet.append(CONDITIONS[name].unmet.format(closes=closes.isoformat() if closes else "an unset date",
-                                                       blocking=blocking, undecided=undecided))
+                                                       blocking=blocking, undecided=undecided, equity=equity))
     return unmet

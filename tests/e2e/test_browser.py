@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.reviewing import complete_assessment, complete_assessment_in
+
 pytestmark = pytest.mark.browser
 
 NARROW = {"width": 320, "height": 640}
@@ -285,7 +287,8 @@ def test_sign_out(page: Any, login: Any, check_a11y: Any) -> None:
     assert page.get_by_role("link", name="Sign in").is_visible()
 
 
-def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login: Any, visit: Any, check_a11y: Any,
+                                                               live_server: Any) -> None:
     from datetime import date, timedelta
 
     login(page, "ombuds")
@@ -307,6 +310,11 @@ def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login:
     page.fill("#comment_closes_on", (today - timedelta(days=1)).isoformat())
     submit(page, "Save dates")
     check_a11y(page, "dates saved")
+    # ... and a complete equity impact assessment (answered through its own page in test_equity.py).
+    assert "Equity impact assessment: not started yet" in page.locator(".reasons").first.inner_text()
+    assert page.get_by_role("button", name="Open the comment period").is_disabled()
+    complete_assessment_in(live_server.database_url, int(review_url.rsplit("/", 1)[1]))
+    visit(page, "/" + review_url.split("/", 3)[-1])
     submit(page, "Open the comment period")
     check_a11y(page, "comment period")
     assert page.locator(".stage-track li.current").inner_text().endswith("Public comment")
@@ -651,6 +659,7 @@ def _open_comment_review(live_server: Any, code: str) -> int:
                 annotations.create(session, ombuds, saved.policy, 1, target={"start": at, "end": at + len(quote)},
                                    body=f"NOTE-{visibility.upper()}: about {quote}.", visibility=visibility)
             reviews.perform_action(session, ombuds, review.id, "submit_for_equity_review")
+            complete_assessment(session, review)
             reviews.perform_action(session, ombuds, review.id, "open_comment_period")
             return review.id
     finally:
