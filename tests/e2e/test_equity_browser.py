@@ -95,3 +95,51 @@ def test_leadership_reads_and_the_public_sees_only_published_answers(page: Any, 
     text = page.locator("main").inner_text()
     assert "Black students, families and staff" in text and "one-year check-in" not in text
     visit(page, f"/public/reviews/{approval}/equity-assessment", status=404)
+
+
+def _review_with_a_later_version(live_server: Any, code: str) -> int:
+    """A new policy whose assessment was completed for version 1, now back in equity review with version 2."""
+    from policyflow.db import make_engine, make_session_factory, transaction
+    from policyflow.services import policies, reviews
+    from policyflow.services.policies import StoreSettings
+    from tests.reviewing import STANDARD, complete_assessment, who
+
+    engine = make_engine(live_server.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            ombuds = who(session, "ombuds")
+            from policyflow.core.workflow import load_workflow
+
+            saved = policies.create_policy(session, ombuds, StoreSettings(), code=code, title="School meals",
+                                           text="# School meals\n\nEvery student may eat breakfast at school.\n",
+                                           summary="Draft.")
+            review = reviews.start_review(session, ombuds, saved.policy, load_workflow(STANDARD))
+            reviews.perform_action(session, ombuds, review.id, "submit_for_equity_review")
+            complete_assessment(session, review)
+            reviews.perform_action(session, ombuds, review.id, "return_to_draft", "Add lunch.")
+            policies.save_version(session, ombuds, StoreSettings(), saved.policy, base_version=1, summary="Lunch too.",
+                                  text="# School meals\n\nEvery student may eat breakfast and lunch at school.\n")
+            reviews.perform_action(session, ombuds, review.id, "submit_for_equity_review")
+            return review.id
+    finally:
+        engine.dispose()
+
+
+def test_what_changed_after_the_equity_review(page: Any, login: Any, visit: Any, check_a11y: Any,
+                                              live_server: Any) -> None:
+    from tests.e2e.test_browser import submit
+
+    review_id = _review_with_a_later_version(live_server, "EQE2E")
+    login(page, "reviewer")
+    visit(page, f"/reviews/{review_id}/equity-assessment")
+    box = page.locator(".changes-box")
+    assert "What changed after the equity review?" in box.locator("h2").inner_text()
+    box.locator("summary").click()
+    assert box.locator(".redline ins.rl-ins").first.inner_text().strip() == "and lunch"
+    check_a11y(page, "redline open")
+    submit(page, "Save the explanation", status=422)  # empty: refused, with the reason
+    check_a11y(page, "explanation refused")
+    page.get_by_role("textbox", name="What changed after the equity review?").fill("Adds lunch; the answers still hold.")
+    submit(page, "Save the explanation")
+    assert "explanation of what changed" in page.locator(".flash-success").inner_text()
+    check_a11y(page, "explanation saved")
