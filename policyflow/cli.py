@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -200,21 +200,27 @@ def workflows() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @pass_context
 def workflows_check(ctx: _Context, paths: tuple[Path, ...]) -> None:
+    from policyflow.core.assessment import FILE_NAME as ASSESSMENT
+    from policyflow.core.assessment import load_assessment_text
     from policyflow.core.vocabulary import FILE_NAME as VOCABULARIES
+    from policyflow.core.vocabulary import load_vocabularies_text
     from policyflow.core.workflow import WorkflowDefinitionError, check_folder, load_workflow, workflow_names
 
+    # The folder's other files, each checked by its own loader (they are not workflows).
+    others = {VOCABULARIES: load_vocabularies_text, ASSESSMENT: load_assessment_text}
     problems: list[str] = []
     checked = 0
     for path in paths or (ctx.settings.workflows_dir,):
         if path.is_dir():
             problems.extend(check_folder(path))
             checked += len(workflow_names(path))
-            if (path / VOCABULARIES).is_file():
-                problems.extend(_vocabulary_problems(path / VOCABULARIES))
-                checked += 1
+            for name, loader in others.items():
+                if (path / name).is_file():
+                    problems.extend(_other_file_problems(path / name, loader))
+                    checked += 1
             continue
-        if path.name == VOCABULARIES:
-            problems.extend(_vocabulary_problems(path))
+        if path.name in others:
+            problems.extend(_other_file_problems(path, others[path.name]))
             checked += 1
             continue
         checked += 1
@@ -231,14 +237,16 @@ def workflows_check(ctx: _Context, paths: tuple[Path, ...]) -> None:
     click.echo(f"{checked} file(s) valid.")
 
 
-def _vocabulary_problems(path: Path) -> list[str]:
-    from policyflow.core.vocabulary import load_vocabularies_text
+def _other_file_problems(path: Path, loader: Callable[[str, str], object]) -> list[str]:
+    """Problems of a non-workflow file of the folder (word lists, assessment questions), by file and line."""
     from policyflow.core.workflow import WorkflowDefinitionError
 
     try:
-        load_vocabularies_text(path.read_text(encoding="utf-8"), str(path))
+        loader(path.read_text(encoding="utf-8"), str(path))
     except WorkflowDefinitionError as error:
         return list(error.problems)
+    except UnicodeDecodeError:
+        return [f"{path}:1: the file is not UTF-8 text"]
     except OSError as error:
         return [f"{path}:1: cannot be read ({error.strerror})"]
     return []

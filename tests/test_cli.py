@@ -67,7 +67,7 @@ def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
     assert tampered.returncode == 1 and "BROKEN at event 5" in tampered.stderr
     assert run(instance, "db", "current").stdout.strip() == head
 
-    assert "4 file(s) valid" in run(instance, "workflows", "check").stdout
+    assert "5 file(s) valid" in run(instance, "workflows", "check").stdout  # 3 workflows, word lists, assessment
     broken = tmp_path / "broken.yaml"
     broken.write_text("title: Broken\ninitial: nowhere\nstages:\n  draft:\n    label: Draft\nactions: []\n")
     failed = run(instance, "workflows", "check", str(broken), check=False)
@@ -76,6 +76,11 @@ def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
     words.write_text("annotation_tags:\n  equity: Equity\n  Bad Tag: no\ncomment_categories:\n  student: Student\n")
     failed = run(instance, "workflows", "check", str(words), check=False)
     assert failed.returncode == 1 and "vocabularies.yaml:3: the term 'Bad Tag'" in failed.stderr
+    questions = tmp_path / "equity-assessment.yaml"
+    questions.write_text("title: Equity\nsections:\n  - title: Purpose\n    questions:\n      - id: purpose\n"
+                         "        label: Why?\n        type: essay\n")
+    failed = run(instance, "workflows", "check", str(questions), check=False)
+    assert failed.returncode == 1 and "equity-assessment.yaml:7: the type of question 'purpose' must be" in failed.stderr
     diagram = run(instance, "workflows", "diagram", "standard-review", "--current", "approval").stdout
     assert diagram.startswith("stateDiagram-v2") and "submit_for_equity_review" not in diagram.split("\n")[0]
     assert "approval" in diagram

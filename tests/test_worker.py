@@ -33,7 +33,7 @@ from policyflow.db import make_engine, make_session_factory, transaction
 from policyflow.models import Event, Notification, OutboxMessage, Review, User
 from policyflow.services import comments, notifications, reviews
 from tests import reviewing
-from tests.reviewing import NOW, act, who
+from tests.reviewing import NOW, act, complete_assessment, who
 
 BASE = "https://policies.riverbend.example.org"
 CLI = [sys.executable, "-m", "policyflow.cli"]
@@ -339,6 +339,7 @@ def test_timed_action_closes_the_comment_period_at_the_deadline(db: Session, ses
     closes = (NOW + timedelta(days=20)).date()
     review = start(db, "WRK6", comment_opens_on=NOW.date(), comment_closes_on=closes)
     act(db, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(db, review)
     act(db, review, "ombuds", "open_comment_period")  # closed automatically when the period ends
 
     run(session_factory, NOW + timedelta(days=20), smtp.url)  # the last day of the period: still open
@@ -367,6 +368,7 @@ def test_timed_action_waits_until_every_comment_is_answered(db: Session, session
     closes = (NOW + timedelta(days=10)).date()
     review = start(db, "WRK7", comment_opens_on=NOW.date(), comment_closes_on=closes)
     act(db, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(db, review)
     act(db, review, "ombuds", "open_comment_period")
     sent = comments.submit(db, who(db, "stakeholder"), review.id, body="Please add bus passes for foster youth.",
                            identity="public", allowed_categories=(), now=NOW + timedelta(days=2)).comment
@@ -389,6 +391,7 @@ def test_timed_action_waits_until_every_comment_is_answered(db: Session, session
 def test_timed_action_is_stale_once_someone_acted(db: Session, session_factory: sessionmaker[Session]) -> None:
     review = start(db, "WRK8", comment_opens_on=NOW.date(), comment_closes_on=(NOW + timedelta(days=10)).date())
     act(db, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(db, review)
     act(db, review, "ombuds", "open_comment_period")
     act(db, review, "ombuds", "close_comment_period", now=NOW + timedelta(days=12))
     run(session_factory, NOW + timedelta(days=31), None)

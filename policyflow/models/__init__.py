@@ -11,6 +11,7 @@ from policyflow.models.annotations import (
 from policyflow.models.base import Base
 from policyflow.models.comments import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, CommentConsent, CommentPlacement
 from policyflow.models.decisions import DECISIONS, DISMISSALS, Decision, PolicySubscription, Recusal
+from policyflow.models.equity import ASSESSMENT_STATUSES, EquityAnswerChange, EquityAssessment
 from policyflow.models.events import Event
 from policyflow.models.outbox import NOTIFICATION_KINDS, OUTBOX_KINDS, Notification, OutboxMessage
 from policyflow.models.policies import Policy, PolicyVersion
@@ -18,6 +19,7 @@ from policyflow.models.reviews import Review, ReviewTransition
 from policyflow.models.users import ROLES, ApiToken, User, UserRole
 
 __all__ = [
+    "ASSESSMENT_STATUSES",
     "DECISIONS",
     "DISMISSALS",
     "DISPOSITIONS",
@@ -38,6 +40,8 @@ __all__ = [
     "CommentConsent",
     "CommentPlacement",
     "Decision",
+    "EquityAnswerChange",
+    "EquityAssessment",
     "Event",
     "Notification",
     "OutboxMessage",

@@ -110,6 +110,20 @@ def _quorum_details(context: ConditionContext) -> dict[str, object]:
     return {"version": context.review.version_number, "shortfall": status.shortfall}
 
 
+@condition("equity_assessment_complete")
+def _equity_assessment_complete(context: ConditionContext) -> bool:
+    from policyflow.services.equity import unmet_reason  # the assessment builds on reviews' models
+
+    return unmet_reason(context.session, context.review) is None
+
+
+@_details("equity_assessment_complete")
+def _equity_details(context: ConditionContext) -> dict[str, object]:
+    from policyflow.services.equity import unmet_reason
+
+    return {"equity": unmet_reason(context.session, context.review) or ""}
+
+
 def unmet_conditions(context: ConditionContext, names: tuple[str, ...]) -> list[str]:
     """The sentences of every condition in ``names`` that does not hold, in order."""
     unmet = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from policyflow.core.workflow import load_workflow
 from policyflow.models import Policy, Review, User
 from policyflow.models.base import utcnow
 from policyflow.resources import demo_dir, workflows_dir
-from policyflow.services import accounts, annotations, comments, decisions, importer, policies, reviews
+from policyflow.services import accounts, annotations, comments, decisions, equity, importer, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.services.importer import ImportReport
 from policyflow.services.policies import StoreSettings
@@ -84,7 +85,8 @@ def _demo_review_dates(session: Session, now: datetime) -> None:
 
 
 def _demo_reviews(session: Session, now: datetime) -> None:
-    """Reviews in every stage of the standard workflow, one of them overdue, each with a history; stakeholder
+    """Reviews in every stage of the standard workflow, one of them overdue, each with a history; equity
+    assessments (complete for every review past the equity review, in progress for JICFB); stakeholder
     comments on the open comment period (JFABE) and on the one that closed (GAE), all of those answered."""
     definition = load_workflow(workflows_dir() / "standard-review.yaml")
     users = {user.username: Actor.of(user) for user in session.scalars(select(User))}
@@ -108,10 +110,12 @@ def _demo_reviews(session: Session, now: datetime) -> None:
     # JICFB: in equity review for 30 days (due after 21): overdue.
     review = begin("JICFB", now - timedelta(days=34))
     step(review, ombuds, "submit_for_equity_review", now - timedelta(days=30))
+    _demo_assessment(session, review, "JICFB", now - timedelta(days=26), complete=False)
     # JFABE: open for stakeholder comment.
     review = begin("JFABE", now - timedelta(days=20), comment_opens_on=(now - timedelta(days=5)).date(),
                    comment_closes_on=(now + timedelta(days=25)).date())
     step(review, ombuds, "submit_for_equity_review", now - timedelta(days=19))
+    _demo_assessment(session, review, "JFABE", now - timedelta(days=12))
     step(review, ombuds, "open_comment_period", now - timedelta(days=5),
          "Equity review done with the Family Engagement and Special Education reviewers.")
     _demo_comments(session, review, JFABE_COMMENTS, first=now - timedelta(days=5) + timedelta(hours=1),
@@ -120,6 +124,7 @@ def _demo_reviews(session: Session, now: datetime) -> None:
     review = begin("GAE", now - timedelta(days=70), comment_opens_on=(now - timedelta(days=45)).date(),
                    comment_closes_on=(now - timedelta(days=15)).date())
     step(review, ombuds, "submit_for_equity_review", now - timedelta(days=68))
+    _demo_assessment(session, review, "GAE", now - timedelta(days=60))
     step(review, ombuds, "open_comment_period", now - timedelta(days=45))
     # Every comment answered (or hidden with a reason) before the period could close.
     _demo_comments(session, review, GAE_COMMENTS, first=now - timedelta(days=44), last=now - timedelta(days=16),
@@ -131,6 +136,7 @@ def _demo_reviews(session: Session, now: datetime) -> None:
     review = begin("JD", adopted - timedelta(days=90), comment_opens_on=(adopted - timedelta(days=50)).date(),
                    comment_closes_on=(adopted - timedelta(days=20)).date())
     step(review, ombuds, "submit_for_equity_review", adopted - timedelta(days=85))
+    _demo_assessment(session, review, "JD", adopted - timedelta(days=70))
     step(review, ombuds, "open_comment_period", adopted - timedelta(days=50))
     step(review, ombuds, "close_comment_period", adopted - timedelta(days=19))
     decide(review, leader, adopted - timedelta(days=9), "approve")
@@ -588,3 +594,159 @@ def _demo_comments(session: Session, review_id: int, items: tuple[DemoComment, .
                                      base_url=link_base, now=later)
         if item.disclosed:  # by the commenter, through the receipt link
             comments.set_disclosure(session, Actor.anonymous(), comment, True, now=later)
+
+
+# ---------------------------------------------------------------------------------------------
+# Equity impact assessments
+# ---------------------------------------------------------------------------------------------
+
+# Who wrote which answers (several reviewers contribute), per policy. Keys follow
+# workflows/equity-assessment.yaml: a question's id, or question.group.follow_up for each group chosen.
+DEMO_ASSESSMENTS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "JFABE": (
+        ("reviewer", {
+            "purpose": "Keeps students in foster care in their school of origin when that is in their best interest, and "
+                       "says who pays for the rides under the 2024 agreement with the county child welfare agency. "
+                       "Intended results: fewer school moves for students in foster care, no school days missed while "
+                       "transportation is arranged, and a Point of Contact every caseworker can reach.",
+            "groups": ["black", "special-education", "foster-care"],
+            "data_considered": "Placement changes and school moves from 2021 to 2024 (county data-sharing agreement); "
+                               "attendance in the 30 days after a placement change; days from a transportation request "
+                               "to the first ride; enrollment by race and disability. We do not have the reasons for "
+                               "school moves the county did not report to us.",
+            "engagement_level": "consulted",
+        }),
+        ("ombuds", {
+            "groups.foster-care.benefits": "Students stay with their teachers and friends through a placement change, "
+                                           "and rides start within five school days.",
+            "groups.foster-care.burdens": "Longer rides for some students whose new home is far from their school.",
+            "groups.foster-care.barriers": "Caseworkers and foster parents may not know who the Point of Contact is or "
+                                           "that they can ask for a best-interest meeting.",
+            "groups.black.benefits": "Black students are more than twice as likely as their share of enrollment to be in "
+                                     "foster care in our county, so school stability reaches them most.",
+            "groups.black.burdens": "None we could find beyond those for all students in foster care.",
+            "groups.black.barriers": "Families told us best-interest meetings felt one-sided; the draft now records the "
+                                     "student's and caregiver's views in every decision.",
+            "groups.special-education.benefits": "IEP services continue without a gap at the school of origin.",
+            "groups.special-education.burdens": "Rides with an aide or a lift bus take longer to arrange.",
+            "groups.special-education.barriers": "Special education transportation is booked by a different office; the "
+                                                 "Point of Contact now coordinates both.",
+            "engagement": "Two listening sessions with foster parents and kinship caregivers (one in Spanish), a meeting "
+                          "with county caseworkers, and the Foster Youth Advisory Group. They asked for one phone number "
+                          "and faster rides; the draft now lists the Point of Contact's duties first.",
+            "unintended_consequences": "A dispute over who pays could delay rides. Staff could read 'best interest' as a "
+                                       "reason to move a student who wants to stay.",
+            "mitigations": "Rides start first and costs are settled afterwards; the student's wishes are recorded in every "
+                           "best-interest decision; families who disagree are pointed to the ombuds office.",
+            "tracking": "Each semester: the share of students in foster care who stay in their school of origin, days "
+                        "from request to first ride, and attendance after a placement change, by race and disability; "
+                        "reported to the Board and posted on the district website.",
+            "internal_notes": "Ask Legal whether the county cost-sharing formula needs its own Board approval.",
+        }),
+    ),
+    "GAE": (
+        ("reviewer", {
+            "purpose": "Gives employees a fair, prompt and orderly way to raise concerns about their work. This draft lets "
+                       "a written request for help from the ombuds office pause grievance deadlines for up to 15 working "
+                       "days, and no longer requires raising a concern with the immediate supervisor first. Intended "
+                       "result: more concerns resolved early and informally, and fewer employees losing their grievance "
+                       "because a deadline passed.",
+            "groups": ["black", "latinx", "lgbtqia"],
+            "groups.black.benefits": "Staff of color told the ombuds office they avoid raising concerns when the "
+                                     "supervisor is part of the problem; now they can come to the ombuds office first "
+                                     "without losing time.",
+            "groups.black.burdens": "None expected beyond the time an informal process takes.",
+            "groups.black.barriers": "Trust that the ombuds office is independent of Human Resources; the draft now says "
+                                     "so in plain words.",
+            "groups.latinx.benefits": "The same pathway, with an ombuds staff member who meets in Spanish.",
+            "groups.latinx.burdens": "None expected.",
+            "groups.latinx.barriers": "Grievance forms and notices are in English only today.",
+            "groups.lgbtqia.benefits": "A concern about a supervisor can start in confidence.",
+            "groups.lgbtqia.burdens": "None expected.",
+            "groups.lgbtqia.barriers": "Fear of being outed at work; the confidentiality section addresses it.",
+            "other_groups": "Hourly and part-time staff (bus drivers, food service, paraprofessionals) who cannot easily "
+                            "meet during the workday: the pause gives them time to schedule a meeting.",
+        }),
+        ("ombuds", {
+            "data_considered": "Grievances filed from 2019 to 2024 by level and outcome, the share dismissed as late, and "
+                               "the ombuds office's de-identified count of employee consultations. Human Resources does "
+                               "not yet record grievances by race or role.",
+            "engagement_level": "involved",
+            "engagement": "Employee focus groups at three sites, both employee associations, and the Human Resources staff "
+                          "who handle grievances. The 15-day pause came from the associations.",
+            "unintended_consequences": "Supervisors could feel bypassed; a pause could delay a grievance that needs a "
+                                       "quick answer.",
+            "mitigations": "A pause needs the employee's written agreement and ends by itself after 15 working days; "
+                           "supervisors are trained on the informal pathway.",
+            "tracking": "Every year: grievances filed and resolved at each level, the share dismissed as late, and pauses "
+                        "requested, by role and (once recorded) by race; in the ombuds office's annual report.",
+            "internal_notes": "The grievance forms need a Spanish translation before publication.",
+        }),
+    ),
+    "JD": (
+        ("reviewer", {
+            "purpose": "Keeps students in class and safe. The revision adopts a yearly review of discipline by student "
+                       "group, moves defiance to Level 1 so it can no longer lead to out-of-school suspension, and lowers "
+                       "the Level 3 maximum suspension to 5 days. Intended results: fewer days of missed class and "
+                       "smaller gaps in suspension rates between groups of students.",
+            "groups": ["black", "latinx", "english-learners", "special-education"],
+            "groups.black.benefits": "Black students were suspended for defiance at 3.4 times the rate of white "
+                                     "students; defiance can no longer lead to suspension.",
+            "groups.black.burdens": "Schools could record other offenses instead of defiance.",
+            "groups.black.barriers": "Restorative alternatives depend on trained staff at each school.",
+            "groups.latinx.benefits": "Fewer suspensions for vague offenses, which Latinx students received more often.",
+            "groups.latinx.burdens": "None expected.",
+            "groups.latinx.barriers": "Notices to families in Spanish were often late.",
+            "groups.english-learners.benefits": "Notices and hearings in the family's language.",
+            "groups.english-learners.burdens": "Hearings can take longer while an interpreter is booked.",
+            "groups.english-learners.barriers": "Interpreters must be booked ahead.",
+            "groups.special-education.benefits": "Fewer removals that count toward the 10-day limit before a "
+                                                 "manifestation review.",
+            "groups.special-education.burdens": "None expected.",
+            "groups.special-education.barriers": "Behavior plans must be followed before any Level 2 consequence; staff "
+                                                 "need training.",
+        }),
+        ("ombuds", {
+            "data_considered": "Three years of suspension and expulsion data by race, disability, English learner status "
+                               "and gender; days of class lost; the state's significant disproportionality findings.",
+            "engagement_level": "involved",
+            "engagement": "Student voice panels at four high schools, family forums in English, Spanish and Vietnamese, "
+                          "the Special Education Advisory Council, and principals. Students asked that defiance no "
+                          "longer lead to suspension.",
+            "unintended_consequences": "Teachers may feel less supported with disruptive behavior; offenses could be "
+                                       "recorded under other codes.",
+            "mitigations": "Support staff for restorative practices at the schools with the most suspensions; the yearly "
+                           "review compares the codes used before and after.",
+            "tracking": "A yearly review presented to the Board in public: suspensions, days lost and codes used, by "
+                        "group and by school.",
+            "internal_notes": "The principals' association asked for a one-year check-in; schedule it with Student "
+                              "Services.",
+        }),
+    ),
+    # In equity review: started, not finished (the overdue review on the dashboard).
+    "JICFB": (
+        ("reviewer", {
+            "purpose": "Protects students from bullying, harassment and intimidation and adds an informal, confidential "
+                       "way to raise a concern with the ombuds office. Intended results: more students report early, and "
+                       "fewer reports end with the student who reported changing schools.",
+            "groups": ["lgbtqia", "special-education", "english-learners"],
+            "groups.lgbtqia.benefits": "Students can talk to someone outside their school first, in confidence.",
+            "data_considered": "The 2023 school climate survey (bullying reported by student group) and incident reports "
+                               "by school.",
+        }),
+        ("ombuds", {
+            "groups.special-education.benefits": "A parent or an aide can raise a concern on the student's behalf.",
+        }),
+    ),
+}
+
+
+def _demo_assessment(session: Session, review_id: int, code: str, when: datetime, *, complete: bool = True) -> None:
+    """Answers from two contributors an hour apart, then (optionally) marked complete by the reviewer."""
+    users = {user.username: Actor.of(user) for user in session.scalars(select(User))}
+    revision = 0
+    for index, (username, answers) in enumerate(DEMO_ASSESSMENTS[code]):
+        revision = equity.save_answers(session, users[username], review_id, answers, revision,
+                                       now=when + timedelta(hours=index)).revision
+    if complete:
+        equity.complete(session, users["reviewer"], review_id, now=when + timedelta(hours=len(DEMO_ASSESSMENTS[code])))

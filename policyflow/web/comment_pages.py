@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied, PolicyflowError
 from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, Review, User
-from policyflow.services import comments, policies, reviews
+from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.pages import blueprint, staff_required
 from policyflow.web.requests import actor, db, vocabularies
@@ -431,7 +431,17 @@ def _report_page(viewer: Actor, review_id: int, *, public: bool) -> Response:
         linkable=set(policies.visible_version_numbers(db(), viewer, review.policy)),
         stage=reviews.definition_of(review).stage(review.state),
         csv_url=url_for(endpoint + "_csv", review_id=review.id), json_url=url_for(endpoint + "_json", review_id=review.id),
+        equity_url=_equity_url(review, public=public),
     ))
+
+
+def _equity_url(review: Review, *, public: bool) -> str | None:
+    """Where the report links to the review's equity assessment: the public one only once the policy is published."""
+    if equity.is_public(db(), review):
+        return url_for("pages.public_equity_assessment", review_id=review.id)
+    if not public and equity.for_review(db(), review) is not None:
+        return url_for("pages.equity_assessment", review_id=review.id)
+    return None
 
 
 @blueprint.route("/reviews/<int:review_id>/report")

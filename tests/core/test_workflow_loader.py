@@ -109,8 +109,10 @@ def test_standard_review_matches_the_design() -> None:
 
     assert (one("submit_for_equity_review").sources, one("submit_for_equity_review").dest) == (("draft",), "equity_review")
     assert one("submit_for_equity_review").conditions == ("no_open_blocking_annotations",)
-    assert one("open_comment_period").conditions == ("no_open_blocking_annotations", "comment_period_scheduled")
-    assert one("close_comment_period").conditions == ("comment_period_ended", "all_comments_dispositioned")
+    assert one("open_comment_period").conditions == ("no_open_blocking_annotations", "equity_assessment_complete",
+                                                     "comment_period_scheduled")
+    assert one("close_comment_period").conditions == ("comment_period_ended", "all_comments_dispositioned",
+                                                      "equity_assessment_complete")
     assert comment.comments and comment.anonymous_comments and not any(s.comments for s in definition.stages if s is not comment)
     assert one("close_comment_period").dest == "approval"
     assert set(one("return_to_draft").sources) == {"equity_review", "stakeholder_comment", "approval"}
@@ -146,6 +148,10 @@ def test_expedited_and_periodic_reviews() -> None:
     for action in ("begin_revision", "submit_for_equity_review", "open_comment_period", "close_comment_period", "publish"):
         state = engine.fire(state, action)
     assert state == "published"
+    # Leaving the equity review, and reaching leadership, need a complete (and current) equity assessment.
+    for definition in (expedited, periodic):
+        for action in ("open_comment_period", "close_comment_period"):
+            assert "equity_assessment_complete" in definition.action(action).conditions, (definition.name, action)
 
 
 def test_check_folder_reports_every_file_and_skips_the_equity_assessment(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.reviewing import complete_assessment
+
 pytestmark = pytest.mark.browser
 
 NARROW = {"width": 320, "height": 640}
@@ -307,6 +309,34 @@ def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login:
     page.fill("#comment_closes_on", (today - timedelta(days=1)).isoformat())
     submit(page, "Save dates")
     check_a11y(page, "dates saved")
+    # ... and a complete equity impact assessment, answered on its page by a reviewer.
+    assert "Equity impact assessment: not started yet" in page.locator(".reasons").first.inner_text()
+    assert page.get_by_role("button", name="Open the comment period").is_disabled()
+    review_path = "/" + review_url.split("/", 3)[-1]
+    page.context.clear_cookies()
+    login(page, "reviewer")
+    visit(page, review_path)
+    follow(page, "Answer the equity assessment")
+    check_a11y(page, "assessment form")
+    for field, answer in (("purpose", "Make sure English learners get services in their first weeks."),
+                          ("data_considered", "Enrollment and service start dates for the last three years."),
+                          ("engagement", "Two listening sessions with families, in Spanish and Vietnamese."),
+                          ("unintended_consequences", "Schools could delay testing to meet the timeline on paper."),
+                          ("mitigations", "The office checks service start dates each quarter."),
+                          ("tracking", "Days from enrollment to first service, by school, published each year.")):
+        page.fill(f"#answer-{field}", answer)
+    page.get_by_label("Consulted (we asked for their views)").check()
+    page.get_by_label("English learners", exact=True).check()
+    for follow_up, answer in (("benefits", "Services start sooner."), ("burdens", "More testing in week one."),
+                              ("barriers", "Families may not get notices in their language.")):
+        page.fill(f"#answer-groups-english-learners-{follow_up}", answer)
+    submit(page, "Save")
+    check_a11y(page, "assessment saved")
+    submit(page, "Mark complete")
+    check_a11y(page, "assessment complete")
+    page.context.clear_cookies()
+    login(page, "ombuds")
+    visit(page, review_path)
     submit(page, "Open the comment period")
     check_a11y(page, "comment period")
     assert page.locator(".stage-track li.current").inner_text().endswith("Public comment")
@@ -315,7 +345,6 @@ def test_policy_goes_from_draft_to_published_through_the_pages(page: Any, login:
     # Ombuds staff neither publish nor decide: leadership does, two approvals of the exact version first.
     assert page.get_by_role("button", name="Publish").is_disabled()
     assert page.get_by_role("button", name="Record my decision").count() == 0
-    review_path = "/" + review_url.split("/", 3)[-1]
     page.context.clear_cookies()
     leader = page
     for username, note in (("leader1", "Clear and fair."), ("leader2", "The equity review answered my questions.")):
@@ -673,6 +702,7 @@ def _open_comment_review(live_server: Any, code: str) -> int:
                 annotations.create(session, ombuds, saved.policy, 1, target={"start": at, "end": at + len(quote)},
                                    body=f"NOTE-{visibility.upper()}: about {quote}.", visibility=visibility)
             reviews.perform_action(session, ombuds, review.id, "submit_for_equity_review")
+            complete_assessment(session, review)
             reviews.perform_action(session, ombuds, review.id, "open_comment_period")
             return review.id
     finally:

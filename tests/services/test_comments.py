@@ -16,7 +16,7 @@ from policyflow.models import Comment, Event, OutboxMessage, Review
 from policyflow.services import comments, policies, reviews
 from policyflow.services.actors import Actor
 from tests.conftest import STORE
-from tests.reviewing import NOW, STANDARD, act, start, who
+from tests.reviewing import NOW, STANDARD, act, complete_assessment, start, who
 
 TEXT = ("# Transportation\n\nStudents in foster care keep their school of origin.\n\n"
         "## Timelines\n\nThe District shall arrange transportation within 5 school days.\n")
@@ -30,6 +30,7 @@ LETTER = ("I am writing as a parent in Riverbend. Please guarantee transportatio
 def review(session: Session) -> Review:
     review = start(session, "COM1", text=TEXT, comment_opens_on=OPENS, comment_closes_on=CLOSES)
     act(session, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period")
     return review
 
@@ -88,6 +89,7 @@ def test_signing_in_is_required_where_the_stage_says_so(session: Session) -> Non
     review = reviews.start_review(session, who(session, "ombuds"), policy.policy, definition, now=NOW,
                                   comment_opens_on=OPENS, comment_closes_on=CLOSES)
     act(session, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period")
     with pytest.raises(PermissionDenied, match="Sign in"):
         send(session, review, None, "public", name="Visitor")

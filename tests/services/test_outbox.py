@@ -15,7 +15,7 @@ from policyflow.services import accounts, notifications, policies, reviews
 from policyflow.services.actors import Actor
 from tests import reviewing
 from tests.conftest import STORE
-from tests.reviewing import NOW, act, user, who
+from tests.reviewing import NOW, act, complete_assessment, user, who
 
 BASE = "https://policies.riverbend.example.org"
 SECRET_NOTE = "A parent raised a confidential concern about the foster care clause."
@@ -93,6 +93,7 @@ def test_nothing_confidential_travels_in_notifications_or_email(session: Session
 def test_leadership_is_asked_for_a_decision_in_approval(session: Session) -> None:
     review = start(session, "NOTE3", comment_opens_on=date(2026, 3, 3), comment_closes_on=date(2026, 3, 20))
     act(session, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period")
     before = {n.id for n in notes_for(session, review)}
     act(session, review, "ombuds", "close_comment_period", now=NOW + timedelta(days=25))
@@ -154,6 +155,7 @@ def test_deadline_jobs_are_scheduled_once_per_stage_entry(session: Session) -> N
     assert [m for m in outbox(session) if f"review-{review.id}:" in m.dedupe_key] == []  # draft has no deadline
     act(session, review, "ombuds", "submit_for_equity_review")
     opened = NOW + timedelta(days=5)
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period", now=opened)
     version = review.state_version
     jobs = {m.kind: m for m in outbox(session) if f"review-{review.id}:v{version}" in m.dedupe_key and m.kind != "email"}

@@ -15,7 +15,7 @@ from policyflow.models import Event
 from policyflow.resources import workflows_dir
 from policyflow.services import policies, reviews
 from tests.conftest import STORE
-from tests.reviewing import NOW, STANDARD, act, approve, start, who
+from tests.reviewing import NOW, STANDARD, act, approve, complete_assessment, start, who
 
 
 def test_full_standard_review_to_published(session: Session) -> None:
@@ -23,6 +23,7 @@ def test_full_standard_review_to_published(session: Session) -> None:
     assert review.state == "draft" and review.version_number == 1
     act(session, review, "ombuds", "submit_for_equity_review")
     assert review.state == "equity_review" and review.stage_due_at == NOW + timedelta(days=21)
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period")
     with pytest.raises(Conflict) as early:
         act(session, review, "ombuds", "close_comment_period")
@@ -62,7 +63,10 @@ def test_unmet_conditions_are_listed_in_words(session: Session) -> None:
     act(session, review, "ombuds", "submit_for_equity_review")
     with pytest.raises(Conflict) as unmet:
         act(session, review, "ombuds", "open_comment_period")
-    assert unmet.value.extra["unmet_conditions"] == ["Set the opening and closing dates of the comment period first."]
+    assert unmet.value.extra["unmet_conditions"] == [
+        "Equity impact assessment: not started yet; answer its questions on the assessment page.",
+        "Set the opening and closing dates of the comment period first.",
+    ]
     statuses = {s.name: s for s in reviews.available_actions(session, who(session, "ombuds"), review, NOW)}
     assert not statuses["open_comment_period"].allowed and statuses["return_to_draft"].allowed
     leader = {s.name: s for s in reviews.available_actions(session, who(session, "leader1"), review, NOW)}

@@ -20,7 +20,7 @@ from policyflow.services import comments
 from policyflow.services.actors import Actor
 from policyflow.web import comment_pages
 from tests.conftest import login
-from tests.reviewing import NOW, act, start, who
+from tests.reviewing import NOW, act, complete_assessment, start, who
 
 TEXT = ("# Enrollment of students in foster care\n\n"
         "Students in foster care keep their school of origin when their placement changes.\n\n"
@@ -60,6 +60,7 @@ def setup(app: Flask, session: Session) -> Setup:
     app.config["CLOCK"] = lambda: NOW
     review = start(session, "CMTP", text=TEXT, comment_opens_on=date(2026, 2, 20), comment_closes_on=date(2026, 3, 20))
     act(session, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period")
     passage = "within five school days"
     start_at = TEXT.index(passage)

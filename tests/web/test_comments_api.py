@@ -18,7 +18,7 @@ from policyflow.models import Comment
 from policyflow.services.comments import WITHHELD
 from policyflow.web.api.commenting import CSV_COLUMNS, CSV_IDENTITY_COLUMNS
 from tests.conftest import api_token
-from tests.reviewing import NOW
+from tests.reviewing import NOW, complete_assessment_over_api
 from tests.web.test_api import conforms
 
 TEXT = ("# Transportation\n\nStudents living more than two miles from school ride the bus.\n\n"
@@ -57,6 +57,8 @@ def open_review(client: FlaskClient, app: Flask, code: str) -> int:
     review = client.post(f"/api/v1/policies/{code}/reviews", headers=ombuds, json={
         "workflow": "standard-review", "comment_opens_on": "2026-03-05", "comment_closes_on": "2026-04-04"}).get_json()
     for action in ("submit_for_equity_review", "open_comment_period"):
+        if action == "open_comment_period":
+            complete_assessment_over_api(client, review["id"], ombuds)
         moved = client.post(f"/api/v1/reviews/{review['id']}/actions", headers=ombuds, json={"action": action})
         assert moved.status_code == 200, moved.get_json()
     set_clock(app, OPEN)

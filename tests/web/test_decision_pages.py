@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from policyflow.models import Review
 from tests.conftest import login
-from tests.reviewing import NOW, act, start
+from tests.reviewing import NOW, act, complete_assessment, start
 
 LATER = NOW + timedelta(days=40)
 
@@ -20,6 +20,7 @@ def _in_approval(app: Flask, session: Session, code: str = "DPAGE") -> Review:
     app.config["CLOCK"] = lambda: LATER
     review = start(session, code, comment_opens_on=date(2026, 3, 10), comment_closes_on=date(2026, 4, 9))
     act(session, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period")
     act(session, review, "ombuds", "close_comment_period", now=LATER)
     session.commit()
@@ -131,6 +132,7 @@ def test_a_future_effective_date_says_which_text_applies_until_then(client: Flas
     second = reviews.start_review(session, who(session, "ombuds"), review.policy, load_workflow(STANDARD), now=LATER,
                                   comment_opens_on=LATER.date(), comment_closes_on=LATER.date() + timedelta(days=5))
     act(session, second, "ombuds", "submit_for_equity_review", now=LATER)
+    complete_assessment(session, second, now=LATER)
     act(session, second, "ombuds", "open_comment_period", now=LATER)
     act(session, second, "ombuds", "close_comment_period", now=LATER + timedelta(days=6))
     approve(session, second, now=LATER + timedelta(days=6))

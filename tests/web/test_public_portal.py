@@ -20,7 +20,7 @@ from policyflow.services import annotations, comments, policies, reviews
 from policyflow.services.comments import WITHHELD
 from policyflow.web import create_app
 from tests.conftest import STORE, login
-from tests.reviewing import NOW, STANDARD, act, start, user, who
+from tests.reviewing import NOW, STANDARD, act, complete_assessment, start, user, who
 
 TEXT = ("# Transportation\n\nStudents living more than two miles from school ride the bus.\n\n"
         "## Eligibility\n\nStudents in foster care keep their route when they move.\n")
@@ -44,6 +44,7 @@ def open_review(session: Session, code: str = "PUBX", *, summary: str | None = N
     """A new policy whose standard review is in its comment period (5 March to 4 April 2026)."""
     review = start(session, code, text=TEXT, title="Student transportation", comment_opens_on=OPENS, comment_closes_on=CLOSES)
     act(session, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period")
     review.public_summary = summary
     session.commit()
@@ -122,6 +123,7 @@ def test_redline_against_published_version_and_stats(client: FlaskClient, genero
     review = reviews.start_review(session, ombuds, version.policy, load_workflow(STANDARD), now=NOW,
                                   comment_opens_on=OPENS, comment_closes_on=CLOSES)
     act(session, review, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, review)
     act(session, review, "ombuds", "open_comment_period")
     session.commit()
     page = client.get(f"/public/reviews/{review.id}").get_data(as_text=True)

@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import api_token, login
+from tests.reviewing import complete_assessment_over_api
 from tests.web.test_api import conforms
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -48,7 +49,10 @@ def test_review_lifecycle_over_the_api(client: FlaskClient, app: Flask) -> None:
     assert conforms(spec, scheduled, "patch", "/reviews/{review_id}")["comment_closes_on"] == "2026-04-04"
     bad_dates = client.patch(path, headers=ombuds, json={"comment_closes_on": "2026-02-01"})
     assert bad_dates.status_code == 422
-    client.post(f"{path}/actions", headers=ombuds, json={"action": "open_comment_period"})
+    assert "Equity impact assessment: not started yet" in problem["unmet_conditions"][0]
+    complete_assessment_over_api(client, review["id"], ombuds)
+    opened = client.post(f"{path}/actions", headers=ombuds, json={"action": "open_comment_period"})
+    assert opened.status_code == 200, opened.get_json()
     set_clock(app, NOW + timedelta(days=40))
     client.post(f"{path}/actions", headers=ombuds, json={"action": "close_comment_period"})
     stale = client.post(f"{path}/actions", headers=leader, json={"action": "publish", "expected_state": "draft"})

@@ -1,7 +1,7 @@
 """decisions, recusals, policy followers; leaders' positions; policy owners; an index for the comment report
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-23
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import policyflow.models.base
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

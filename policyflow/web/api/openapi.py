@@ -35,6 +35,15 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
             "detail": {"type": "string"}, "current_version": {"type": "integer"}, "base_version": {"type": "integer"},
+            "unmet_conditions": {"type": "array", "items": {"type": "string"}},
+            "problems": {"type": "array", "description": "Equity assessment answers that are not valid (422).",
+                         "items": {"type": "object", "required": ["question", "label", "message"]}},
+            "conflicts": {"type": "array", "description": "Equity assessment answers someone else changed since your "
+                                                          "revision (409), with their current value.",
+                          "items": {"type": "object", "required": ["question", "label", "current", "changed_by", "changed_at"]}},
+            "missing": {"type": "array", "description": "Required equity assessment answers still missing (409 on complete).",
+                        "items": {"type": "object", "required": ["question", "label"]}},
+            "revision": {"type": "integer", "description": "The equity assessment's current revision (409)."},
         },
     },
     "Token": {
@@ -367,6 +376,87 @@ REVIEW_PATHS: dict[str, Any] = {
 
 
 # ---------------------------------------------------------------------------------------------
+# Equity impact assessment
+# ---------------------------------------------------------------------------------------------
+
+_ANSWER = {"description": "text: a string; choice: an option key; multi_choice: a list of option keys; null clears it",
+           "type": ["string", "array", "null"], "items": {"type": "string"}}
+_QUESTION = {
+    "type": "object", "required": ["id", "label", "help", "type", "required", "internal", "options", "follow_up"],
+    "properties": {"id": {"type": "string"}, "label": {"type": "string"}, "help": {"type": "string"},
+                   "type": {"enum": ["text", "choice", "multi_choice"]}, "required": {"type": "boolean"},
+                   "internal": {"type": "boolean", "description": "Never published."},
+                   "options": {"type": "array", "items": {"type": "object", "required": ["key", "label"]}},
+                   "follow_up": {"type": "array", "description": "Asked for each chosen option; answer key "
+                                                                 "'question.option.follow_up'.",
+                                 "items": {"type": "object"}}},
+}
+
+SCHEMAS.update({
+    "EquityAssessment": {
+        "type": "object",
+        "required": ["review", "policy", "status", "revision", "version", "review_version", "may_write", "definition",
+                     "answers", "missing", "completed_at", "completed_by", "changes", "contributors", "last_changed", "url"],
+        "properties": {
+            "review": {"type": "integer"}, "policy": {"type": "string"},
+            "status": {"enum": ["not_started", "in_progress", "complete"]},
+            "revision": {"type": "integer", "description": "Send it back with PUT: answers you did not change since are "
+                                                           "left as they are now."},
+            "version": {**_NULLABLE_INT, "description": "The version the answers were written for (assessed, once complete)."},
+            "review_version": {"type": "integer", "description": "The version under review now."},
+            "may_write": {"type": "boolean"},
+            "definition": {"type": "object", "required": ["title", "hash", "sections"], "properties": {
+                "title": {"type": "string"}, "hash": {"type": "string"},
+                "sections": {"type": "array", "items": {"type": "object", "required": ["title", "questions"], "properties": {
+                    "title": {"type": "string"}, "questions": {"type": "array", "items": _QUESTION}}}}}},
+            "answers": {"type": "object", "additionalProperties": _ANSWER},
+            "missing": {"type": "array", "items": {"type": "object", "required": ["question", "label"]}},
+            "completed_at": _NULLABLE_STRING, "completed_by": _NULLABLE_STRING,
+            "changes": {"type": ["object", "null"], "description": "Set when a later version is under review than the one "
+                                                                   "assessed: what changed after the equity review?",
+                        "required": ["from_version", "to_version", "explained", "explanation"]},
+            "contributors": {"type": "array", "items": {"type": "object", "required": ["name", "answers"]}},
+            "last_changed": {"type": "object", "additionalProperties": {"type": "object", "required": ["by", "at", "revision"]}},
+            "url": {"type": "string"},
+        },
+    },
+})
+
+EQUITY_PATHS: dict[str, Any] = {
+    "/reviews/{review_id}/equity-assessment": {
+        "get": {"summary": "The review's equity impact assessment (staff: ombuds, reviewers, leadership, admin)",
+                "parameters": [_REVIEW_ID],
+                "responses": {"200": _json(_ref("EquityAssessment"), "The assessment"), **_problems(401, 403, 404)}},
+        "put": {"summary": "Save answers (ombuds, reviewers): merged per question; 409 when someone else changed one of "
+                           "your changed answers since 'revision', 422 naming an invalid answer",
+                "parameters": [_REVIEW_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["answers", "revision"],
+                    "properties": {"answers": {"type": "object", "additionalProperties": _ANSWER},
+                                   "revision": {"type": "integer", "minimum": 0}}}}}},
+                "responses": {"200": _json(_ref("EquityAssessment"), "Saved"), **_problems(400, 401, 403, 404, 409, 422)}},
+    },
+    "/reviews/{review_id}/equity-assessment/complete": {
+        "post": {"summary": "Mark complete for the version under review (409 listing what is missing)",
+                 "parameters": [_REVIEW_ID],
+                 "responses": {"200": _json(_ref("EquityAssessment"), "Complete"), **_problems(401, 403, 404, 409, 422)}},
+    },
+    "/reviews/{review_id}/equity-assessment/reopen": {
+        "post": {"summary": "Open a complete assessment for changes again", "parameters": [_REVIEW_ID],
+                 "responses": {"200": _json(_ref("EquityAssessment"), "In progress again"), **_problems(401, 403, 404, 409)}},
+    },
+    "/reviews/{review_id}/equity-assessment/explanation": {
+        "post": {"summary": "Answer 'what changed after the equity review?' for a later version under review",
+                 "parameters": [_REVIEW_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["explanation"], "properties": {"explanation": {"type": "string"}}}}}},
+                 "responses": {"200": _json(_ref("EquityAssessment"), "Explained"),
+                               **_problems(400, 401, 403, 404, 409, 422)}},
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------
 # Stakeholder comments
 # ---------------------------------------------------------------------------------------------
 
@@ -520,6 +610,7 @@ def openapi_document() -> dict[str, Any]:
             **REVIEW_PATHS,
             **ANNOTATION_PATHS,
             **COMMENT_PATHS,
+            **EQUITY_PATHS,
             "/tokens": {
                 "post": {
                     "summary": "Exchange a username and password for an API token", "security": [],
