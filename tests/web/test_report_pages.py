@@ -27,6 +27,8 @@ def test_the_packet_gathers_what_leadership_reads(client: FlaskClient, session: 
     for heading in ("1. What changes", "2. Equity review", "3. Public comment", "4. Notes still open", "5. Decisions", "6. Timeline"):
         assert heading in page
     assert "<ins" in page or "<del" in page  # the redline against the published version
+    equity = page.split('id="equity-heading"')[1].split('id="comments-heading"')[0]
+    assert "Assessment of version" in equity and "<strong>complete</strong>" in equity and "What is this policy for" in equity
     assert "The full response to comments" in page and "What the district did" in page
     assert "Dr. Priya Raman (Superintendent)" in page
     assert "Still needed: 1 more approval (1 of 2 so far) and an approval from the Chief Equity" in page
