@@ -216,6 +216,9 @@ def save_answers(session: Session, actor: Actor, review_id: int, answers: Mappin
     _check_running(review)
     now = now or utcnow()
     assessment = for_review(session, review)
+    latest = assessment.revision if assessment is not None else 0
+    if isinstance(revision, bool) or not isinstance(revision, int) or not 0 <= revision <= latest:
+        raise InvalidValue(f"'revision' must be the revision you started from, a whole number from 0 to {latest}.")
     if assessment is None:
         definition = current_definition(folder)
         assessment = EquityAssessment(review_id=review.id, version_number=review.version_number,
@@ -225,8 +228,6 @@ def save_answers(session: Session, actor: Actor, review_id: int, answers: Mappin
         session.flush()
     if assessment.status == "complete":
         raise Conflict("The equity assessment is marked complete; reopen it to change answers.")
-    if isinstance(revision, bool) or not isinstance(revision, int) or not 0 <= revision <= assessment.revision:
-        raise InvalidValue(f"'revision' must be the revision you started from, a whole number from 0 to {assessment.revision}.")
     definition = definition_of(assessment)
     cleaned, problems = clean_answers(definition, answers)
     if problems:

@@ -56,10 +56,10 @@ def render_assessment(state: equity.AssessmentState, *, error: str | None = None
     """The assessment page; after a refused save, ``values`` are what the writer sent, kept for them."""
     review = state.review
     comparison = equity.changes_since_assessment(db(), actor(), state)
-    definition = reviews.definition_of(review)
+    workflow = reviews.definition_of(review)
     return render_template(
         "reviews/equity.html", state=state, review=review, definition=state.definition,
-        stage=definition.stage(review.state), values=values if values is not None else state.answers,
+        stage=workflow.stage(review.state), values=values if values is not None else state.answers,
         revision=state.revision if revision is None else revision, error=error,
         problems={p["question"]: p["message"] for p in problems or ()},
         conflicts={c["question"]: c for c in conflicts or ()},

@@ -56,7 +56,7 @@ def test_writers_get_the_form_readers_the_answers(client: FlaskClient, session: 
     assert "<legend>Which student, family and staff groups does this policy affect?" in html
     assert 'id="answer-groups-lgbtqia" name="groups" value="lgbtqia" checked' in html
     assert 'id="answer-groups-lgbtqia-follow-up">' in html and 'id="answer-groups-black-follow-up" hidden>' in html
-    assert "Sam Okafor (Legal Reviewer) (4 answers)" in html and "Mark complete" in html
+    assert "Sam Okafor (Legal Reviewer): 4 answers" in html and "Mark complete" in html
     assert "Still to answer before it can be marked complete" in html and 'href="#answer-groups-lgbtqia-burdens"' in html
     assert "Reading grade level by section" in html and "Grade, published version" in html
     login(client, "leader1")

@@ -42,6 +42,7 @@
     var pageRevision = parseInt(form.getAttribute("data-revision"), 10) || 0;
     var bases = {};   // answer key -> the revision its value on this page came from
     var timers = {};
+    var unsaved = {};  // answer key -> true while its last save failed
     var queue = Promise.resolve();
 
     function say(text, failed) {
@@ -98,11 +99,13 @@
     function handle(container, key, response, body) {
       if (response.ok && body && typeof body.revision === "number") {
         bases[key] = body.revision;
+        delete unsaved[key];
         noteFor(container, "");
         say("Saved at " + time() + ".");
         showMissing(body.missing);
         return;
       }
+      unsaved[key] = true;
       if (!body || typeof body.detail !== "string") {
         say("Not saved: you may have been signed out. Sign in again in another tab, then change the answer again.", true);
         return;
@@ -138,6 +141,7 @@
             handle(container, key, response, body);
           });
         }).catch(function () {
+          unsaved[key] = true;
           say("Not saved: the server could not be reached. Your answers are still on the page; try again or press Save.", true);
         });
       });
@@ -167,9 +171,10 @@
     });
     form.addEventListener("submit", function () {  // the Save button sends every answer at once
       Object.keys(timers).forEach(function (key) { window.clearTimeout(timers[key]); delete timers[key]; });
+      unsaved = {};
     });
     window.addEventListener("beforeunload", function (event) {
-      if (Object.keys(timers).length) {
+      if (Object.keys(timers).length || Object.keys(unsaved).length) {
         event.preventDefault();
         event.returnValue = "";
       }
