@@ -12,7 +12,8 @@ from policyflow.models import Base
 
 def test_models_match_migrations(engine: Engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_name": migrate.include_name, "include_object": migrate.include_object})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
     assert migrate.current_revision(engine) == migrate.head_revision()
