@@ -248,9 +248,8 @@ def public_report_ids(session: Session) -> list[int]:
     """Reviews with comments whose response to comments is public (``comments.report_is_public``)."""
     from policyflow.services.comments import report_is_public
 
-    with_comments = select(Comment.review_id).distinct().scalar_subquery()
-    candidates = session.scalars(select(Review).where(Review.id.in_(with_comments))
-                                 .options(selectinload(Review.transitions)))
+    has_comments = exists().where(Comment.review_id == Review.id)  # an index probe per review, not a pass over comments
+    candidates = session.scalars(select(Review).where(has_comments).options(selectinload(Review.transitions)))
     return [review.id for review in candidates if report_is_public(session, review)]
 
 
@@ -275,23 +274,35 @@ def search(session: Session, actor: Actor, query: str, *, kinds: Collection[str]
     is_text, is_note, is_comment = entry.kind == "policy", entry.kind == "annotation", entry.kind == "comment"
     published_text = and_(is_text, entry.version_number == policy.published_version_number)
 
+    # Notes and comments are checked with semi-joins on their own tables (hashed once per query), not a join per hit:
+    # a word in every letter of a 50,000-comment campaign stays one pass.
     if staff:
         text_ok: ColumnElement[bool] = and_(is_text, or_(entry.version_number == policy.head_version_number,
                                                          entry.version_number == policy.published_version_number))
-        note_ok: ColumnElement[bool] = and_(is_note, Annotation.deleted_at.is_(None), annotations.search_condition(actor))
-        comment_ok: ColumnElement[bool] = is_comment if ombuds else and_(is_comment, Comment.hidden_at.is_(None))
+        readable_notes = select(Annotation.id).where(Annotation.deleted_at.is_(None), annotations.search_condition(actor))
+        note_ok: ColumnElement[bool] = and_(is_note, entry.annotation_id.in_(readable_notes))
+        # Hidden comments are few: excluding them is a small set, whatever the number of comments.
+        hidden = select(Comment.id).where(Comment.hidden_at.is_not(None))
+        comment_ok: ColumnElement[bool] = is_comment if ombuds else and_(is_comment, entry.comment_id.not_in(hidden))
     else:
         readable = public_review_ids(session) if {"policy", "annotation"} & set(wanted) else []
         reported = public_report_ids(session) if "comment" in wanted else []
-        draft_public = active.id.in_(readable) if readable else false()
         text_ok = and_(is_text, or_(entry.version_number == policy.published_version_number,
-                                    and_(draft_public, entry.version_number == active.version_number)))
+                                    and_(active.id.in_(readable) if readable else false(),
+                                         entry.version_number == active.version_number)))
         # The notes the public review page shows: public ones made on, or carried to, the draft under review.
+        under_review = aliased(Review, name="public_review")
         carried = exists().where(AnnotationPlacement.annotation_id == Annotation.id,
-                                 AnnotationPlacement.version_number == active.version_number)
-        note_ok = and_(is_note, Annotation.visibility == "public", Annotation.deleted_at.is_(None), draft_public,
-                       or_(Annotation.version_number == active.version_number, carried))
-        comment_ok = and_(is_comment, Comment.hidden_at.is_(None), Comment.review_id.in_(reported) if reported else false())
+                                 AnnotationPlacement.version_number == under_review.version_number)
+        public_notes = (select(Annotation.id)
+                        .join(under_review, and_(under_review.policy_id == Annotation.policy_id, under_review.ended_at.is_(None)))
+                        .where(under_review.id.in_(readable) if readable else false(), Annotation.visibility == "public",
+                               Annotation.deleted_at.is_(None),
+                               or_(Annotation.version_number == under_review.version_number, carried)))
+        note_ok = and_(is_note, entry.annotation_id.in_(public_notes))
+        public_comments = select(Comment.id).where(Comment.review_id.in_(reported) if reported else false(),
+                                                   Comment.hidden_at.is_(None))
+        comment_ok = and_(is_comment, entry.comment_id.in_(public_comments))
     allowed = [condition for kind, condition in (("policy", text_ok), ("annotation", note_ok), ("comment", comment_ok))
                if kind in wanted]
 
@@ -307,8 +318,6 @@ def search(session: Session, actor: Actor, query: str, *, kinds: Collection[str]
     def scoped(statement: Select[Any]) -> Select[Any]:
         statement = (statement.select_from(entry).join(policy, policy.id == entry.policy_id)
                      .outerjoin(active, and_(active.policy_id == policy.id, active.ended_at.is_(None)))
-                     .outerjoin(Annotation, Annotation.id == entry.annotation_id)
-                     .outerjoin(Comment, Comment.id == entry.comment_id)
                      .outerjoin(commented, commented.id == entry.review_id))
         if dialect == "sqlite":
             statement = statement.join(_FTS, _FTS.c.rowid == entry.id)
@@ -321,11 +330,19 @@ def search(session: Session, actor: Actor, query: str, *, kinds: Collection[str]
             statement = statement.where(stage_of == stage)
         return statement
 
-    counts = {kind: n for kind, n in session.execute(scoped(select(entry.kind, func.count())).group_by(entry.kind))}
-    total = sum(counts.values())
+    # The counts per kind ride along with the page (window aggregates over the matches): one pass, not two. In a
+    # subquery, as FTS5 allows its rank function (bm25) only in a query without window functions.
+    matches = scoped(select(entry.id, entry.kind, rank.label("rank"), stage_of.label("stage"),
+                            active.id.label("active_review_id"))).subquery("matches")
+    tallies = [func.count().filter(matches.c.kind == kind).over().label(f"n_{kind}") for kind in SEARCH_KINDS]
     rows = session.execute(
-        scoped(select(entry.id, rank.label("rank"), stage_of.label("stage"), active.id.label("active_review_id")))
-        .order_by(rank.desc(), entry.id).limit(page_size).offset((page - 1) * page_size)).all()
+        select(matches.c.id, matches.c.rank, matches.c.stage, matches.c.active_review_id, *tallies)
+        .order_by(matches.c.rank.desc(), matches.c.id).limit(page_size).offset((page - 1) * page_size)).all()
+    if rows:
+        counts = {kind: n for kind in SEARCH_KINDS if (n := getattr(rows[0], f"n_{kind}"))}
+    else:  # past the last page (or nothing matches): count on their own
+        counts = {kind: n for kind, n in session.execute(scoped(select(entry.kind, func.count())).group_by(entry.kind))}
+    total = sum(counts.values())
     items = _results(session, actor, dialect, terms, ombuds, rows)
     return SearchPage(query.strip(), items, total, page, page_size, chosen, section, stage, counts)
 
@@ -473,6 +490,7 @@ def rebuild(session: Session) -> dict[str, int]:
         index_policy(session, policy)
     for note in session.scalars(select(Annotation).where(Annotation.deleted_at.is_(None))).all():
         index_annotation(session, note)
+
     def cleaned(value: Any) -> Any:
         return func.replace(func.replace(func.coalesce(value, ""), MARK_START, " "), MARK_STOP, " ")
 
