@@ -275,14 +275,14 @@ def search(session: Session, actor: Actor, query: str, *, kinds: Collection[str]
     published_text = and_(is_text, entry.version_number == policy.published_version_number)
 
     # Notes and comments are checked with semi-joins on their own tables (hashed once per query), not a join per hit:
-    # a word in every letter of a 50,000-comment campaign stays one pass.
+    # a word in every letter of a 50,000-comment campaign stays one pass. Hidden comments are few: leaving them out
+    # is a small set (partial index ix_comments_hidden), whatever the number of comments.
+    hidden = select(Comment.id).where(Comment.hidden_at.is_not(None))
     if staff:
         text_ok: ColumnElement[bool] = and_(is_text, or_(entry.version_number == policy.head_version_number,
                                                          entry.version_number == policy.published_version_number))
         readable_notes = select(Annotation.id).where(Annotation.deleted_at.is_(None), annotations.search_condition(actor))
         note_ok: ColumnElement[bool] = and_(is_note, entry.annotation_id.in_(readable_notes))
-        # Hidden comments are few: excluding them is a small set, whatever the number of comments.
-        hidden = select(Comment.id).where(Comment.hidden_at.is_not(None))
         comment_ok: ColumnElement[bool] = is_comment if ombuds else and_(is_comment, entry.comment_id.not_in(hidden))
     else:
         readable = public_review_ids(session) if {"policy", "annotation"} & set(wanted) else []
@@ -300,9 +300,8 @@ def search(session: Session, actor: Actor, query: str, *, kinds: Collection[str]
                                Annotation.deleted_at.is_(None),
                                or_(Annotation.version_number == under_review.version_number, carried)))
         note_ok = and_(is_note, entry.annotation_id.in_(public_notes))
-        public_comments = select(Comment.id).where(Comment.review_id.in_(reported) if reported else false(),
-                                                   Comment.hidden_at.is_(None))
-        comment_ok = and_(is_comment, entry.comment_id.in_(public_comments))
+        # A comment never moves to another review, so the entry's copy of its review is the comment's.
+        comment_ok = and_(is_comment, entry.review_id.in_(reported) if reported else false(), entry.comment_id.not_in(hidden))
     allowed = [condition for kind, condition in (("policy", text_ok), ("annotation", note_ok), ("comment", comment_ok))
                if kind in wanted]
 
