@@ -19,7 +19,7 @@ from policyflow.core.errors import PolicyflowError
 from policyflow.db import make_engine, make_session_factory, transaction
 from policyflow.models import ROLES, User
 from policyflow.models.base import utcnow
-from policyflow.services import accounts, audit, demo, importer
+from policyflow.services import accounts, audit, demo, importer, search
 from policyflow.services.actors import Actor
 from policyflow.services.policies import StoreSettings
 
@@ -326,6 +326,22 @@ def audit_verify(ctx: _Context) -> None:
         click.echo(f"Audit trail BROKEN at event {broken} (after {checked} good events).", err=True)
         sys.exit(1)
     click.echo(f"Audit trail intact: {checked} events verified.")
+
+
+
+@main.group("search", help="The full-text search index.")
+def search_group() -> None:
+    pass
+
+
+@search_group.command("rebuild", help="Index every policy text, note and comment again (after loading data around "
+                                      "the services, e.g. with SQL); the index is otherwise kept current by itself.")
+@pass_context
+def search_rebuild(ctx: _Context) -> None:
+    with ctx.session() as session:
+        counts = search.rebuild(session)
+    click.echo("Search index rebuilt: " + ", ".join(f"{counts.get(kind, 0):,} {kind} entries"
+                                                     for kind in ("policy", "annotation", "comment")) + ".")
 
 
 if __name__ == "__main__":  # pragma: no cover

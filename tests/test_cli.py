@@ -58,6 +58,8 @@ def test_fresh_instance_end_to_end(tmp_path: Path) -> None:
     assert "CLI1 version 2" in run(instance, "import", str(folder)).stdout
 
     assert "Audit trail intact" in run(instance, "audit", "verify").stdout
+    rebuilt = run(instance, "search", "rebuild").stdout
+    assert rebuilt.startswith("Search index rebuilt: ") and " comment entries." in rebuilt
     # Someone edits a past event directly in the database: the chain reports where.
     import sqlite3
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from policyflow.db import make_engine
+from policyflow.migrate import include_name, include_object
 from policyflow.models import Base
 
 config = context.config
@@ -28,6 +29,8 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -16,6 +16,7 @@ from policyflow.models.events import Event
 from policyflow.models.outbox import NOTIFICATION_KINDS, OUTBOX_KINDS, Notification, OutboxMessage
 from policyflow.models.policies import Policy, PolicyVersion
 from policyflow.models.reviews import Review, ReviewTransition
+from policyflow.models.search import SEARCH_KINDS, SearchEntry
 from policyflow.models.users import ROLES, ApiToken, User, UserRole
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "OUTBOX_KINDS",
     "PLACEMENT_STATUSES",
     "ROLES",
+    "SEARCH_KINDS",
     "VISIBILITIES",
     "Annotation",
     "AnnotationEdit",
@@ -51,6 +53,7 @@ __all__ = [
     "Recusal",
     "Review",
     "ReviewTransition",
+    "SearchEntry",
     "User",
     "UserRole",
 ]

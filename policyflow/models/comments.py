@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from policyflow.models.base import Base, UTCDateTime, utcnow
@@ -49,6 +49,8 @@ class Comment(Base):
         Index("ix_comments_review_band1", "review_id", "band1"),
         Index("ix_comments_review_band2", "review_id", "band2"),
         Index("ix_comments_review_band3", "review_id", "band3"),
+        # Hidden comments are few; search excludes them for everyone but ombuds staff with this (migration 0006).
+        Index("ix_comments_hidden", "id", sqlite_where=text("hidden_at IS NOT NULL"), postgresql_where=text("hidden_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

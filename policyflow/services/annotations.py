@@ -15,7 +15,7 @@ from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied
 from policyflow.core.vocabulary import load_vocabularies
 from policyflow.models import Annotation, AnnotationEdit, AnnotationPlacement, AnnotationReply, Policy
 from policyflow.models.base import utcnow
-from policyflow.services import audit, policies
+from policyflow.services import audit, policies, search
 from policyflow.services.actors import Actor
 
 CONTEXT_CHARS = 32
@@ -128,6 +128,7 @@ def create(session: Session, actor: Actor, policy: Policy, version_number: int, 
     )
     session.add(annotation)
     session.flush()
+    search.index_annotation(session, annotation)
     _record(session, actor, "annotation.created", annotation)
     return annotation
 
@@ -178,6 +179,7 @@ def edit(session: Session, actor: Actor, annotation_id: int, body: str) -> Annot
         annotation.body = new_body
         annotation.updated_at = utcnow()
         session.flush()
+        search.index_annotation(session, annotation)
         _record(session, actor, "annotation.edited", annotation)
     return annotation
 
@@ -189,6 +191,7 @@ def delete(session: Session, actor: Actor, annotation_id: int) -> Annotation:
         raise PermissionDenied("Only the author and ombuds staff can delete a note.")
     annotation.deleted_at = utcnow()
     session.flush()
+    search.index_annotation(session, annotation)  # leaves the index
     _record(session, actor, "annotation.deleted", annotation)
     return annotation
 

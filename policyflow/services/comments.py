@@ -23,7 +23,7 @@ from policyflow.core.anchoring import reanchor_many
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied
 from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, CommentConsent, CommentPlacement, Review
 from policyflow.models.base import utcnow
-from policyflow.services import audit, notifications, policies
+from policyflow.services import audit, notifications, policies, search
 from policyflow.services.actors import Actor
 from policyflow.services.reviews import definition_of, get_review
 
@@ -321,6 +321,7 @@ def submit(session: Session, actor: Actor, review_id: int, *, body: Any, identit
     if comment.group_id is None:
         comment.group_id = comment.id
         session.flush()
+    search.index_comment(session, comment)
     # The audit trail records that a comment arrived and how, never who sent it (not even a signed-in
     # commenter's username: staff read the trail, and an anonymous or confidential comment must not name anyone).
     audit.record(session, actor if on_behalf else Actor.anonymous(), "comment.submitted",
@@ -469,6 +470,7 @@ def hide(session: Session, actor: Actor, comment_id: int, reason: str, *, now: d
         raise InvalidValue("Say why the comment is hidden (for example: abusive language, personal information).")
     if len(reason) > MAX_REASON:
         raise InvalidValue(f"The reason is limited to {MAX_REASON} characters.")
+    # Search needs no re-indexing here (nor in unhide): it checks hidden_at at query time.
     comment.hidden_at, comment.hidden_by_id, comment.hidden_reason = now or utcnow(), actor.user.id if actor.user else None, reason
     session.flush()
     audit.record(session, actor, "comment.hidden", f"comment:{comment.id}", policy_id=comment.policy_id,
@@ -544,6 +546,7 @@ def set_disposition(session: Session, actor: Actor, comment_id: int, *, disposit
     disposition, response, version = _check_disposition(session, comment, disposition, response, changed_in_version)
     _apply_disposition(session, actor, comment, disposition, response, version, now or utcnow(), base_url)
     session.flush()
+    search.index_comment(session, comment)
     audit.record(session, actor, "comment.dispositioned", f"comment:{comment.id}", policy_id=comment.policy_id,
                  data={"review": comment.review_id, "disposition": disposition, "changed_in_version": version})
     return comment
@@ -569,6 +572,7 @@ def disposition_group(session: Session, actor: Actor, review_id: int, group_id: 
     session.execute(update(Comment).where(*in_group).values(
         disposition=disposition, response=response, changed_in_version=version, dispositioned_at=now,
         dispositioned_by_id=actor.user.id if actor.user else None).execution_options(synchronize_session=False))
+    search.index_responses(session, select(Comment.id).where(*in_group), response)
     # Comments already loaded in this session re-read their answer ("fetch" synchronisation left all but one
     # stale on PostgreSQL with psycopg).
     answered = {member.id for member in members}

@@ -16,7 +16,7 @@ from policyflow.core.rendering import RENDERER_VERSION, render_markdown
 from policyflow.core.versioning import StoredVersion, is_keyframe, reconstruct, sha256_text
 from policyflow.models import Policy, PolicySubscription, PolicyVersion, Review
 from policyflow.models.base import utcnow
-from policyflow.services import audit
+from policyflow.services import audit, search
 from policyflow.services.actors import Actor
 from policyflow.services.texts import check_summary, check_text
 
@@ -169,6 +169,7 @@ def create_policy(session: Session, actor: Actor, settings: StoreSettings, *, co
     )
     session.add(version)
     session.flush()
+    search.index_policy(session, policy)
     audit.record(session, actor, "policy.created", f"policy:{code}", policy_id=policy.id,
                  data={"title": title, "version": 1, "sha256": version.sha256, "summary": summary})
     return version
@@ -238,6 +239,7 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
 
     annotations.place_on_new_version(session, policy, head_number, old_text, number, text)
     comments.place_on_new_version(session, policy.id, head_number, old_text, number, text)
+    search.index_policy(session, policy)
     audit.record(session, actor, "policy.version_saved", f"policy:{policy.code}", policy_id=policy.id,
                  data={"version": number, "sha256": version.sha256, "summary": summary_clean,
                        "words_inserted": stats.words_inserted, "words_deleted": stats.words_deleted})
@@ -300,6 +302,7 @@ def publish_version(session: Session, actor: Actor, policy: Policy, number: int,
     policy.effective_date = effective_date
     policy.next_review_date = next_review_date
     session.flush()
+    search.index_policy(session, policy)
     audit.record(session, actor, "policy.published", f"policy:{policy.code}", policy_id=policy.id,
                  data={"version": number, "sha256": version.sha256,
                        "effective_date": effective_date.isoformat() if effective_date else None})

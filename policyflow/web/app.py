@@ -27,6 +27,7 @@ from policyflow.web import (
     report_pages,
     requests,
     review_pages,
+    search_pages,
     security,
 )
 from policyflow.web.extensions import csrf, login_manager
@@ -85,7 +86,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The review and notification routes live on the pages blueprint.
     assert report_pages.blueprint is review_pages.blueprint is pages.blueprint
     assert pages.blueprint is notification_pages.blueprint is annotation_pages.blueprint
-    assert public_pages.blueprint is comment_pages.blueprint is equity_pages.blueprint is pages.blueprint
+    assert public_pages.blueprint is comment_pages.blueprint is equity_pages.blueprint is search_pages.blueprint
+    assert search_pages.blueprint is pages.blueprint
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     csrf.exempt(api.blueprint)  # the API takes bearer tokens only, never cookies

@@ -782,3 +782,36 @@ def test_leader_finds_the_decision_waiting_and_reads_the_packet(page: Any, login
     assert page.get_by_role("heading", name="5. Decisions").is_visible()
     visit(page, "/reports/pipeline")
     assert page.get_by_role("heading", name="Time in each stage").is_visible()
+
+
+def test_search_from_the_header_shows_each_reader_what_they_may_read(page: Any, login: Any, visit: Any,
+                                                                       check_a11y: Any) -> None:
+    visit(page, "/")
+    follow(page, "Search")
+    assert page.url.endswith("/search")
+    check_a11y(page, "search form")
+    assert page.get_by_role("status").first.inner_text().startswith("Type one or more words")
+    page.get_by_label("Words to find").fill("supervisor")
+    submit(page, "Search")
+    check_a11y(page, "search results")
+    results = page.locator("ol.search-results > li")
+    assert results.count() >= 1
+    assert page.locator("ol.search-results mark").first.inner_text().lower() == "supervisor"
+    links = results.locator("h3 a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert all(href.startswith("/public/") for href in links), links
+    assert "Name withheld at the commenter's request" in page.locator("ol.search-results").inner_text()
+    assert "Michael Chen" not in page.content()
+    for secret in ("Michael Chen", "Forsythe"):  # a confidential commenter's name; words of a hidden comment
+        visit(page, f"/search?q={secret.replace(' ', '+')}")
+        assert page.locator("ol.search-results > li").count() == 0, secret
+    page.set_viewport_size(NARROW)
+    visit(page, "/search?q=transportation")
+    assert_no_horizontal_overflow(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    login(page, "ombuds")
+    for secret in ("Michael Chen", "Forsythe"):
+        visit(page, f"/search?q={secret.replace(' ', '+')}")
+        assert page.locator("ol.search-results > li").count() >= 1, secret
+    assert "hidden" in page.locator("ol.search-results .result-meta").first.inner_text()
+    visit(page, "/search?q=x" + "x" * 200, status=422)
+    assert "limited to 200 characters" in page.get_by_role("alert").inner_text()

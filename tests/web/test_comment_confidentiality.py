@@ -3,7 +3,7 @@
 A confidential commenter's name and any commenter's e-mail appear only in what ombuds staff read; a
 public name appears wherever the comment does; an anonymous comment keeps no identity at all. The
 outputs: staff and public pages, the report and its exports, the JSON API, the audit views and the
-e-mails in the outbox. (Search arrives with issue 6 and joins this matrix then.)
+e-mails in the outbox, and search (the page and the API, searching the confidential comment's words).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tests.conftest import api_token, login
 from tests.web.test_comment_pages import PUBLIC_EMAIL, SECRET_EMAIL, SECRET_NAME, Setup, _close, setup  # noqa: F401
 
 ROLES = ("visitor", "stakeholder", "reviewer", "leader1", "admin", "ombuds")
+SEARCH = "/search?q=foster+placement+missed"  # words of the confidential comment
 
 
 def _outputs(review_id: int, code: str) -> list[tuple[str, bool]]:
@@ -27,8 +28,8 @@ def _outputs(review_id: int, code: str) -> list[tuple[str, bool]]:
     web = [f"/public/reviews/{review_id}/report", f"/public/reviews/{review_id}/report.csv",
            f"/public/reviews/{review_id}/report.json", f"/reviews/{review_id}", f"/reviews/{review_id}/comments",
            f"/reviews/{review_id}/report", f"/reviews/{review_id}/report.csv", f"/reviews/{review_id}/report.json",
-           f"/policies/{code}/history", "/", f"/public/policies/{code}"]
-    api = [f"/api/v1/reviews/{review_id}/comments", f"/api/v1/reviews/{review_id}/comments/report?format=json",
+           f"/policies/{code}/history", "/", f"/public/policies/{code}", SEARCH]
+    api = [f"/api/v1{SEARCH}", f"/api/v1/reviews/{review_id}/comments", f"/api/v1/reviews/{review_id}/comments/report?format=json",
            f"/api/v1/reviews/{review_id}/comments/report?format=csv", f"/api/v1/policies/{code}/events",
            f"/api/v1/reviews/{review_id}"]
     return [(url, False) for url in web] + [(url, True) for url in api]
@@ -63,6 +64,7 @@ def test_each_name_appears_exactly_where_it_may(app: Flask, session: Session, se
                         f"/api/v1/reviews/{review_id}/comments"):
                 assert SECRET_NAME in readable[url], url
             assert SECRET_EMAIL in readable[f"/reviews/{review_id}/comments"]
+            assert SECRET_NAME in readable[SEARCH] and SECRET_NAME in readable[f"/api/v1{SEARCH}"]
             # ... but not where anyone else could read over its shoulder: the public report and exports.
             for url in (f"/public/reviews/{review_id}/report", f"/public/reviews/{review_id}/report.csv",
                         f"/public/reviews/{review_id}/report.json"):
@@ -71,6 +73,7 @@ def test_each_name_appears_exactly_where_it_may(app: Flask, session: Session, se
             assert SECRET_NAME not in everything, role
             assert SECRET_EMAIL not in everything and PUBLIC_EMAIL not in everything, role
             assert "Name withheld at the commenter's request" in readable[f"/public/reviews/{review_id}/report"]
+            assert "Name withheld at the commenter's request" in readable[SEARCH], role  # search finds it, name sealed
         assert public_name in readable[f"/public/reviews/{review_id}/report"], role
         # No output, for anyone, carries a name in the audit trail.
         for url in (f"/policies/{code}/history", f"/api/v1/policies/{code}/events"):

@@ -226,3 +226,4 @@ from policyflow.web.api import annotating as _annotating  # noqa: E402,F401 - re
 from policyflow.web.api import assessing as _assessing  # noqa: E402,F401 - registers the equity assessment routes
 from policyflow.web.api import commenting as _commenting  # noqa: E402,F401 - registers the comment routes
 from policyflow.web.api import reviews as _reviews  # noqa: E402,F401 - registers the review routes
+from policyflow.web.api import searching as _searching  # noqa: E402,F401 - registers the search route

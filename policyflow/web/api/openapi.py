@@ -595,6 +595,68 @@ COMMENT_PATHS: dict[str, Any] = {
 }
 
 
+# ---------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------
+
+SCHEMAS.update({
+    "SearchResult": {
+        "type": "object",
+        "description": "One hit. 'snippet' is HTML: the matched words in <mark>, everything else escaped. 'name' (comments "
+                       "only) follows the identity mode as on the report (\"Name withheld at the commenter's request\", "
+                       "\"Anonymous\") except for ombuds staff; only ombuds staff get hidden comments (hidden true).",
+        "required": ["kind", "kind_label", "policy_code", "policy_title", "section", "stage", "stage_label", "title", "heading",
+                     "passage", "snippet", "snippet_source", "url", "rank", "version", "annotation_id", "visibility",
+                     "comment_id", "review_id", "name", "disposition", "hidden"],
+        "properties": {
+            "kind": {"enum": ["policy", "annotation", "comment"]}, "kind_label": {"type": "string"},
+            "policy_code": {"type": "string"}, "policy_title": {"type": "string"}, "section": {"type": "string"},
+            "stage": {"type": "string", "description": "'published', 'draft' or the review stage"},
+            "stage_label": {"type": "string"}, "title": {"type": "string"},
+            "heading": {"type": "string", "description": "Policy text: the heading the words sit under."},
+            "passage": {**_NULLABLE_STRING, "description": "The words of the policy a note or comment is about."},
+            "snippet": {"type": "string"}, "snippet_source": {"enum": ["text", "response", "heading", "tags"]},
+            "url": {"type": "string", "description": "The page to read it on (a path in this site)."},
+            "rank": {"type": "number", "description": "Relevance; results come best first."},
+            "version": _NULLABLE_INT, "annotation_id": _NULLABLE_INT,
+            "visibility": {"enum": ["confidential", "internal", "public", None]},
+            "comment_id": _NULLABLE_INT, "review_id": _NULLABLE_INT, "name": _NULLABLE_STRING,
+            "disposition": {"enum": [*_DISPOSITIONS, None]}, "hidden": {"type": "boolean"},
+        },
+    },
+    "SearchResults": {
+        "type": "object", "required": ["items", "total", "page", "page_size", "pages", "query", "counts"],
+        "properties": {"items": {"type": "array", "items": _ref("SearchResult")}, "total": {"type": "integer"},
+                       "page": {"type": "integer"}, "page_size": {"type": "integer"}, "pages": {"type": "integer"},
+                       "query": {"type": "string"},
+                       "counts": {"type": "object", "description": "Hits per kind (before paging).",
+                                  "additionalProperties": {"type": "integer"}}},
+    },
+})
+
+SEARCH_PATHS: dict[str, Any] = {
+    "/search": {
+        "get": {
+            "summary": "Full-text search of policy texts, notes and comments, limited to what the caller may see",
+            "description": "Every word of q must match (English stemming; quotes, operators and symbols are ignored). "
+                           "Without a token: published policies, drafts in public comment with their public notes, and "
+                           "comments once the response to comments is public.",
+            "parameters": [
+                {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 200}},
+                {"name": "kind", "in": "query", "schema": {"type": "string"},
+                 "description": "policy, annotation or comment; repeat or separate with commas for several"},
+                {"name": "section", "in": "query", "schema": {"type": "string"}, "description": "The policy's section"},
+                {"name": "stage", "in": "query", "schema": {"type": "string"},
+                 "description": "'published', 'draft' or a review stage such as 'stakeholder_comment'"},
+                _PAGE, _PAGE_SIZE,
+            ],
+            "responses": {"200": _json(_ref("SearchResults"), "A page of results, best first"),
+                          **_problems(400, 401, 422)},
+        },
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -611,6 +673,7 @@ def openapi_document() -> dict[str, Any]:
             **ANNOTATION_PATHS,
             **COMMENT_PATHS,
             **EQUITY_PATHS,
+            **SEARCH_PATHS,
             "/tokens": {
                 "post": {
                     "summary": "Exchange a username and password for an API token", "security": [],
