@@ -19,7 +19,7 @@ from policyflow.models import Comment, Policy, Review, SearchEntry
 from policyflow.services import annotations, comments, policies, search
 from policyflow.services.actors import Actor
 from tests.conftest import REPO, STORE
-from tests.reviewing import NOW, act, start, who
+from tests.reviewing import NOW, act, complete_assessment, start, who
 
 ROLES = ("anonymous", "stakeholder", "reviewer", "leadership", "admin", "ombuds")
 USERNAMES = {"stakeholder": "stakeholder", "reviewer": "reviewer", "leadership": "leader1", "admin": "admin", "ombuds": "ombuds"}
@@ -87,6 +87,7 @@ def world(session: Session) -> World:
     public = start(session, "SRCHB", text="# Wombat access\n\nThe wombat rule covers field trips.\n",
                    title="Wombat access", comment_opens_on=OPENS, comment_closes_on=CLOSES)
     act(session, public, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, public)
     act(session, public, "ombuds", "open_comment_period")
     annotations.create(session, ombuds, public.policy, 1, target={"start": 2, "end": 8},
                        body="Persimmon: what this draft changes, for families.", visibility="public", allowed_tags=("equity",))
@@ -97,6 +98,7 @@ def world(session: Session) -> World:
     closed = start(session, "SRCHC", text="# Capybara crossings\n\nCrossing guards at every school.\n",
                    title="Capybara crossings", comment_opens_on=OPENS, comment_closes_on=CLOSES)
     act(session, closed, "ombuds", "submit_for_equity_review")
+    complete_assessment(session, closed)
     act(session, closed, "ombuds", "open_comment_period")
     confidential = send(session, closed, "Please add capybara crossing guards near the park.", "confidential",
                         name=SECRET_NAME, email=SECRET_EMAIL)
