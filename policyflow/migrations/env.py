@@ -24,6 +24,25 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite and not connection.in_transaction():
+        # SQLite alters a table by copying it and dropping the old one; with foreign keys enforced, dropping a
+        # table other rows point at fails (or cascades). Off for the migration (the pragma is ignored inside a
+        # transaction, so before it starts), then every reference is checked before they are back on.
+        raw = connection.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            _migrate(connection)
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left rows pointing at missing rows: {broken[:5]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
+        return
+    _migrate(connection)
+
+
+def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

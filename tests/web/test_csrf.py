@@ -43,3 +43,17 @@ def test_valid_token_is_accepted(csrf_client: FlaskClient) -> None:
     token = _token(csrf_client)
     response = csrf_client.post("/login", data={"username": "ombuds", "password": "demo-password", "csrf_token": token})
     assert response.status_code == 302
+
+
+def test_the_api_refuses_changes_made_with_the_browser_sign_in(client) -> None:
+    """The API is exempt from CSRF tokens because it takes bearer tokens: a sign-in cookie must not do."""
+    from tests.conftest import api_token, login
+
+    login(client, "ombuds")
+    body = {"code": "CSRFAPI", "title": "Forged", "text": "# Forged\n\nText.\n", "summary": "Forged."}
+    refused = client.post("/api/v1/policies", json=body)
+    assert refused.status_code == 403 and "need an API token" in refused.get_json()["detail"]
+    assert client.get("/api/v1/policies/CSRFAPI").status_code == 404
+    assert client.get("/api/v1/policies").status_code == 200  # reading is harmless
+    token = api_token(client, "ombuds")  # exchanging credentials for a token still works
+    assert client.post("/api/v1/policies", json=body, headers=token).status_code == 201

@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from policyflow.core.errors import InvalidInput, InvalidValue, NotAuthenticated
+from policyflow.core.errors import InvalidInput, InvalidValue, NotAuthenticated, PermissionDenied
 from policyflow.core.redline import inline_html
 from policyflow.models import Policy, PolicyVersion
 from policyflow.services import accounts, policies
@@ -19,10 +20,18 @@ blueprint = Blueprint("api", __name__)
 MAX_PAGE_SIZE = 100
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @blueprint.before_request
 def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     if not header:
+        if request.method not in _SAFE_METHODS and current_user.is_authenticated and request.endpoint != "api.create_token":
+            # The API is exempt from CSRF tokens because it takes bearer tokens; a browser's sign-in cookie
+            # would otherwise let another site make changes in the user's name.
+            raise PermissionDenied("Changes through the API need an API token ('Authorization: Bearer <token>'), "
+                                   "not the browser's sign-in; get one from POST /api/v1/tokens.")
         return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
