@@ -436,12 +436,16 @@ def run_once(session_factory: sessionmaker[Session], *, now: datetime, smtp_url:
     kinds = OUTBOX_KINDS if mailer else tuple(kind for kind in OUTBOX_KINDS if kind != "email")
     budget = (LEASE - LEASE_MARGIN).total_seconds()
     if periodic is not None:
-        # Before the outbox round, so the notices of the reviews started now go out in it.
-        with transaction(session_factory) as session:
-            started = reviews.start_due_periodic_reviews(session, periodic.workflows_dir, now, periodic.lead_days)
-            report.periodic_started = len(started)
-            for review in started:
-                log.info("started the periodic review of %s (review %d)", review.policy.code, review.id)
+        # Before the outbox round, so the notices of the reviews started now go out in it; a failure here
+        # (a broken periodic-review.yaml, say) is logged and must not hold up e-mail and deadlines.
+        try:
+            with transaction(session_factory) as session:
+                started = reviews.start_due_periodic_reviews(session, periodic.workflows_dir, now, periodic.lead_days)
+                report.periodic_started = len(started)
+                for review in started:
+                    log.info("started the periodic review of %s (review %d)", review.policy.code, review.id)
+        except Exception:
+            log.exception("starting periodic reviews failed; the outbox round goes on")
     try:
         for _round in range(MAX_ROUNDS):
             claimed = _claim(session_factory, now, batch, kinds)

@@ -539,3 +539,10 @@ def test_periodic_reviews_start_when_the_review_date_is_near(db: Session, sessio
                            periodic=periodic).periodic_started == 1
     overdue = reviews.overdue_periodic_reviews(db, NOW.date())
     assert owned.code in [p.code for p in overdue] and soon.code not in [p.code for p in overdue]
+    # The review is of the published text, and one withdrawn this cycle is not started again.
+    review = started[owned.code]
+    assert review.version_number == owned.published_version_number
+    reviews.perform_action(db, reviewing.who(db, "ombuds"), review.id, "withdraw", "Not this year.", now=NOW)
+    db.commit()
+    assert worker.run_once(session_factory, now=NOW + timedelta(days=3), smtp_url=None, base_url=BASE,
+                           periodic=periodic).periodic_started == 0

@@ -18,7 +18,10 @@ _TERM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _LISTS = {
     "annotation_tags": "tags reviewers put on notes",
     "comment_categories": "the stakeholder categories a commenter may choose",
+    "concern_themes": "the themes ombuds staff file concerns under",
+    "referral_targets": "the offices a concern may be referred to",
 }
+_REQUIRED = ("annotation_tags", "comment_categories")  # the lists added later fall back to the shipped defaults
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,21 @@ class Vocabularies:
 
     annotation_tags: dict[str, str] = field(default_factory=dict)
     comment_categories: dict[str, str] = field(default_factory=dict)
+    concern_themes: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CONCERN_THEMES))
+    referral_targets: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REFERRAL_TARGETS))
+
+
+DEFAULT_CONCERN_THEMES = {
+    "discipline": "Discipline and safety", "enrollment": "Enrollment and placement", "transportation": "Transportation",
+    "special-education": "Special education services", "language-access": "Language access and interpretation",
+    "bullying": "Bullying, harassment and discrimination", "communication": "Communication with families",
+    "employment": "Employment and workplace", "other": "Other",
+}
+DEFAULT_REFERRAL_TARGETS = {
+    "employee-relations": "Employee Relations", "human-resources": "Human Resources",
+    "internal-resolution": "Office of Internal Resolution", "eap": "Employee Assistance Program",
+    "equity-center": "Center for Equity and Social Justice",
+}
 
 
 def _read_list(checker: YamlChecker, key: str, node: yaml.Node) -> dict[str, str]:
@@ -56,7 +74,7 @@ def load_vocabularies_text(text: str, source_label: str) -> Vocabularies:
     if checker.problems:
         raise WorkflowDefinitionError(checker.sorted_problems())
     assert isinstance(root, yaml.MappingNode)
-    fields = checker.mapping(root, "the vocabularies file", tuple(_LISTS), tuple(_LISTS))
+    fields = checker.mapping(root, "the vocabularies file", _REQUIRED, tuple(_LISTS))
     lists = {key: _read_list(checker, key, value) for key, (_k, value) in fields.items()}
     if checker.problems:
         raise WorkflowDefinitionError(checker.sorted_problems())

@@ -414,6 +414,19 @@ def _check_approval_actions(checker: YamlChecker, stages: dict[str, Stage], entr
         publish = leaving.get(rule.publish_action)
         if publish is not None and not stages.get(publish.dest, stage).final:
             checker.problem(rule.line, f"the publish action {publish.name!r} of stage {stage.name!r} must lead to a final stage")
+        names = [rule.publish_action, rule.request_changes_action, rule.reject_action]
+        if len(set(names)) != len(names):
+            checker.problem(rule.line, f"'approval' of stage {stage.name!r} must name three different actions to publish, "
+                                       f"request changes and reject, not {', '.join(names)}")
+            continue
+        changes = leaving.get(rule.request_changes_action)
+        if changes is not None and stages.get(changes.dest, stage).final:
+            checker.problem(rule.line, f"the request_changes_action {changes.name!r} of stage {stage.name!r} must send the "
+                                       "review back to a stage that is not final (where the text can change)")
+        reject = leaving.get(rule.reject_action)
+        if reject is not None and not stages.get(reject.dest, stage).final:
+            checker.problem(rule.line, f"the reject_action {reject.name!r} of stage {stage.name!r} must end the review "
+                                       "(lead to a final stage)")
 
 
 def _read_actions(checker: YamlChecker, node: yaml.Node, stages: dict[str, Stage] | None) -> tuple[list[_ActionEntry], bool]:

@@ -24,25 +24,32 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite and not connection.in_transaction():
-        # SQLite alters a table by copying it and dropping the old one; with foreign keys enforced, dropping a
-        # table other rows point at fails (or cascades). Off for the migration (the pragma is ignored inside a
-        # transaction, so before it starts), then every reference is checked before they are back on.
-        raw = connection.connection.driver_connection
-        raw.execute("PRAGMA foreign_keys=OFF")
-        try:
-            _migrate(connection)
-            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise RuntimeError(f"the migration left rows pointing at missing rows: {broken[:5]}")
-        finally:
-            raw.execute("PRAGMA foreign_keys=ON")
+    if connection.dialect.name != "sqlite":
+        _migrate(connection)
         return
-    _migrate(connection)
+    # SQLite alters a table by copying it and dropping the old one; with foreign keys enforced, dropping a
+    # table other rows point at fails (or cascades). They are off for the migration (the pragma is ignored
+    # inside a transaction, so it is set before one starts and read back), and every reference is checked
+    # before the migration commits.
+    if connection.in_transaction():
+        raise RuntimeError("SQLite migrations must start outside a transaction (foreign keys cannot be paused inside one)")
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        if raw.execute("PRAGMA foreign_keys").fetchone()[0] != 0:
+            raise RuntimeError("SQLite did not pause foreign key enforcement; the migration was not run")
+        _migrate(connection, check=_foreign_keys_intact)
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
-def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
+def _foreign_keys_intact(connection) -> None:  # type: ignore[no-untyped-def]
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration would leave rows pointing at missing rows: {broken[:5]}; nothing was changed")
+
+
+def _migrate(connection, check=None) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -53,6 +60,8 @@ def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
     )
     with context.begin_transaction():
         context.run_migrations()
+    if check is not None:
+        check(connection)  # before the commit: a failed check rolls everything back
     if connection.in_transaction():
         connection.commit()
 

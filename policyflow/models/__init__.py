@@ -10,6 +10,20 @@ from policyflow.models.annotations import (
 )
 from policyflow.models.base import Base
 from policyflow.models.comments import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, CommentConsent, CommentPlacement
+from policyflow.models.concerns import (
+    CONCERN_CHANNELS,
+    CONCERN_RAISERS,
+    CONCERN_STATUSES,
+    DISCLOSURE_GROUNDS,
+    Concern,
+    ConcernConsent,
+    ConcernDisclosure,
+    ConcernIdentity,
+    ConcernNote,
+    ConcernPlacement,
+    ConcernPolicy,
+    ReviewConcern,
+)
 from policyflow.models.decisions import DECISIONS, DISMISSALS, Decision, PolicySubscription, Recusal
 from policyflow.models.equity import ASSESSMENT_STATUSES, EquityAnswerChange, EquityAssessment
 from policyflow.models.events import Event
@@ -21,7 +35,11 @@ from policyflow.models.users import ROLES, ApiToken, User, UserRole
 
 __all__ = [
     "ASSESSMENT_STATUSES",
+    "CONCERN_CHANNELS",
+    "CONCERN_RAISERS",
+    "CONCERN_STATUSES",
     "DECISIONS",
+    "DISCLOSURE_GROUNDS",
     "DISMISSALS",
     "DISPOSITIONS",
     "FILING_CHANNELS",
@@ -41,6 +59,13 @@ __all__ = [
     "Comment",
     "CommentConsent",
     "CommentPlacement",
+    "Concern",
+    "ConcernConsent",
+    "ConcernDisclosure",
+    "ConcernIdentity",
+    "ConcernNote",
+    "ConcernPlacement",
+    "ConcernPolicy",
     "Decision",
     "EquityAnswerChange",
     "EquityAssessment",
@@ -52,6 +77,7 @@ __all__ = [
     "PolicyVersion",
     "Recusal",
     "Review",
+    "ReviewConcern",
     "ReviewTransition",
     "SearchEntry",
     "User",

@@ -15,7 +15,7 @@ from policyflow.models.base import Base, UTCDateTime, utcnow
 # by itself at a stage's deadline.
 OUTBOX_KINDS = ("email", "reminder", "overdue", "timed_action")
 NOTIFICATION_KINDS = ("stage_changed", "decision_needed", "deadline_near", "overdue", "assigned", "quorum_reached",
-                      "policy_published", "periodic_review")
+                      "policy_published", "periodic_review", "concern_exception")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from policyflow.models.base import Base, UTCDateTime, utcnow
 
-ROLES = ("admin", "ombuds", "reviewer", "leadership", "stakeholder")
+# "ombuds_lead" is held with "ombuds": the lead reads every concern's sealed identity and hears of exceptions.
+ROLES = ("admin", "ombuds", "ombuds_lead", "reviewer", "leadership", "stakeholder")
 _ROLE_LIST = ", ".join(f"'{role}'" for role in ROLES)
 
 

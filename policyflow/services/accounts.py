@@ -39,6 +39,8 @@ def create_user(session: Session, actor: Actor, username: str, password: str, ro
     unknown = sorted(set(roles) - set(ROLES))
     if unknown or not roles:
         raise InvalidValue(f"Unknown role(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}.")
+    if "ombuds_lead" in roles and "ombuds" not in roles:
+        raise InvalidValue("The ombuds lead is a member of ombuds staff: give the role 'ombuds' too.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidValue(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:

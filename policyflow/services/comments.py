@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from collections import OrderedDict, namedtuple
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -724,6 +725,7 @@ class _Outline:
 
 _OUTLINES: OrderedDict[tuple[Any, ...], _Outline] = OrderedDict()
 _OUTLINE_CACHE_SIZE = 8
+_OUTLINES_LOCK = threading.Lock()
 
 
 def _outline_stamp(session: Session, review: Review) -> tuple[Any, ...]:
@@ -732,15 +734,18 @@ def _outline_stamp(session: Session, review: Review) -> tuple[Any, ...]:
         select(func.count(), func.max(Comment.id), func.sum(Comment.id), func.count(Comment.hidden_at),
                func.max(Comment.dispositioned_at), func.max(Comment.hidden_at)).where(Comment.review_id == review.id)).one()
     # A name shown or withheld follows the newest consent (granted or revoked), whichever process recorded it.
-    consent = session.scalar(select(func.max(CommentConsent.recorded_at)).join(Comment, Comment.id == CommentConsent.comment_id)
-                             .where(Comment.review_id == review.id))
+    consent = session.execute(select(func.count(CommentConsent.id), func.max(CommentConsent.id))
+                              .join(Comment, Comment.id == CommentConsent.comment_id)
+                              .where(Comment.review_id == review.id)).one()
+    consent = tuple(consent)  # every grant or revocation adds a row, whatever the writer's clock says
     return (str(session.get_bind().engine.url), review.id, review.started_at, review.version_number, count, last_id, id_sum, hidden,
             answered, hidden_last, consent)
 
 
 def _forget_outlines() -> None:
     """Any comment written in this process: the cached outlines may no longer hold (cheap to rebuild)."""
-    _OUTLINES.clear()
+    with _OUTLINES_LOCK:
+        _OUTLINES.clear()
 
 
 def _outline(session: Session, review: Review) -> _Outline:
@@ -749,10 +754,11 @@ def _outline(session: Session, review: Review) -> _Outline:
     Kept per process for the last few reviews, keyed by a stamp of the comments' state, so paging through
     a report of 50,000 comments reads them once, not on every page."""
     stamp = _outline_stamp(session, review)
-    cached = _OUTLINES.get(stamp)
-    if cached is not None:
-        _OUTLINES.move_to_end(stamp)
-        return cached
+    with _OUTLINES_LOCK:  # the threaded development server and threaded workers share the cache
+        cached = _OUTLINES.get(stamp)
+        if cached is not None:
+            _OUTLINES.move_to_end(stamp)
+            return cached
     text = policies.version_text(session, review.policy,
                                  policies.get_version(session, Actor.system(), review.policy, review.version_number))
     placed = (select(CommentPlacement.comment_id, CommentPlacement.start)
@@ -782,9 +788,10 @@ def _outline(session: Session, review: Review) -> _Outline:
             by_disposition[row.disposition or "none"] = by_disposition.get(row.disposition or "none", 0) + 1
     outline = _Outline(tuple((heading, groups) for (_order, heading), groups in sorted(sections.items())),
                        by_category, by_disposition, by_identity, total, hidden)
-    _OUTLINES[stamp] = outline
-    while len(_OUTLINES) > _OUTLINE_CACHE_SIZE:
-        _OUTLINES.popitem(last=False)
+    with _OUTLINES_LOCK:
+        _OUTLINES[stamp] = outline
+        while len(_OUTLINES) > _OUTLINE_CACHE_SIZE:
+            _OUTLINES.popitem(last=False)
     return outline
 
 

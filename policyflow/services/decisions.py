@@ -22,7 +22,7 @@ from policyflow.models.base import utcnow
 from policyflow.services import audit, notifications, reviews
 from policyflow.services.actors import Actor
 
-MAX_NOTE = 5_000
+MAX_NOTE = 4_500  # the review's timeline note adds who asked for changes (at most 5,000 in all)
 DECISION_LABELS = {"approve": "Approve", "request_changes": "Request changes", "reject": "Reject"}
 
 
@@ -184,6 +184,7 @@ def decide(session: Session, actor: Actor, review_id: int, *, decision: Any, ver
         raise PermissionDenied(f"You wrote version {number}, so you cannot approve it; another leader must.")
     sha = session.scalar(select(PolicyVersion.sha256).where(PolicyVersion.policy_id == review.policy_id,
                                                             PolicyVersion.number == number))
+    met_before = quorum(session, review).met
     session.execute(update(Decision).where(Decision.review_id == review.id, Decision.user_id == user.id,
                                            Decision.dismissed_at.is_(None))
                     .values(dismissed_at=now, dismissed_because="superseded").execution_options(synchronize_session=False))
@@ -199,11 +200,14 @@ def decide(session: Session, actor: Actor, review_id: int, *, decision: Any, ver
                                      f"Changes requested by {user.display_name}: {note}", now)
     elif decision == "reject":
         reviews.perform_for_decision(session, actor, review, rule.reject_action, f"Rejected by {user.display_name}: {note}", now)
-    elif quorum(session, review).met:
-        notifications.notify_quorum_reached(session, review, now)
+    elif quorum(session, review).met and not met_before:
         if rule.publish_on_quorum:
             reviews.perform_for_decision(session, actor, review, rule.publish_action,
                                          "Published on reaching the approval quorum.", now, effective_date=effective_date)
+        else:
+            notifications.notify_quorum_reached(session, review, now)
+    elif effective_date is not None:
+        raise InvalidValue("An effective date goes with the approval that publishes the policy; this one does not.")
     return record
 
 

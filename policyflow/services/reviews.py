@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policyflow.core.engine import engine_for
-from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied
+from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied, PolicyflowError
 from policyflow.core.workflow import Action, WorkflowDefinition, load_workflow, load_workflow_text, workflow_names
 from policyflow.models import Policy, Review, ReviewTransition
 from policyflow.models.base import utcnow
@@ -105,8 +105,8 @@ def _due(definition: WorkflowDefinition, stage: str, entered: datetime, closes_o
 
 def start_review(session: Session, actor: Actor, policy: Policy, definition: WorkflowDefinition, *,
                  comment_opens_on: date | None = None, comment_closes_on: date | None = None,
-                 legal_basis: str | None = None, now: datetime | None = None) -> Review:
-    """Start ``definition`` on the policy's newest version; one active review per policy."""
+                 legal_basis: str | None = None, now: datetime | None = None, version_number: int | None = None) -> Review:
+    """Start ``definition`` on the policy's newest version (or ``version_number``); one active review per policy."""
     if not actor.can_edit_policies:
         raise PermissionDenied("Only ombuds staff and administrators start reviews.")
     if active_review(session, policy) is not None:
@@ -115,7 +115,8 @@ def start_review(session: Session, actor: Actor, policy: Policy, definition: Wor
     now = now or utcnow()
     review = Review(
         policy_id=policy.id, workflow_name=definition.name, workflow_hash=definition.content_hash,
-        workflow_source=definition.source, state=definition.initial, version_number=policy.head_version_number,
+        workflow_source=definition.source, state=definition.initial,
+        version_number=version_number or policy.head_version_number,
         started_by_id=actor.user.id if actor.user else None, started_at=now, stage_entered_at=now,
         stage_due_at=_due(definition, definition.initial, now), comment_opens_on=comment_opens_on,
         comment_closes_on=comment_closes_on, legal_basis=(legal_basis or "").strip() or None,
@@ -149,11 +150,19 @@ def start_due_periodic_reviews(session: Session, folder: Path, now: datetime, le
                                                Policy.id.not_in(in_flight)).order_by(Policy.next_review_date, Policy.id)).all()
     started = []
     for policy in due:
+        assert policy.next_review_date is not None
+        # One periodic review per review date: one withdrawn or rejected this cycle is not started again
+        # (reaffirming or publishing moves the date on, which opens the next cycle).
+        cycle_start = datetime.combine(policy.next_review_date - timedelta(days=lead_days), time(0), tzinfo=UTC)
+        if session.scalar(select(Review.id).where(Review.policy_id == policy.id, Review.workflow_name == PERIODIC_WORKFLOW,
+                                                  Review.started_at >= cycle_start).limit(1)) is not None:
+            continue
         try:
             with session.begin_nested():
-                review = start_review(session, Actor.system(), policy, definition, now=now)
+                review = start_review(session, Actor.system(), policy, definition, now=now,
+                                      version_number=policy.published_version_number)
                 notifications.notify_periodic_review(session, review, now)
-        except (IntegrityError, Conflict):
+        except (IntegrityError, PolicyflowError):
             continue
         started.append(review)
     return started
@@ -194,6 +203,12 @@ def _status(session: Session, actor: Actor, review: Review, action: Action, now:
     reasons: list[str] = []
     if not (actor.is_system or set(action.roles) & actor.roles):
         reasons.append(f"Only {_role_words(action.roles)} may {action.label.lower()}.")
+    rule = definition_of(review).stage(review.state).approval
+    if rule is not None and not actor.is_system and not reasons:
+        try:
+            _check_independence(session, actor, review, action, rule.publish_action)
+        except PermissionDenied as refusal:
+            reasons.append(refusal.message)
     reasons.extend(unmet_conditions(ConditionContext(session, review, now), action.conditions))
     return ActionStatus(action.name, action.label, action.dest, not reasons, tuple(reasons), action.roles,
                         action.note_required)
@@ -274,6 +289,9 @@ def _perform(session: Session, actor: Actor, review: Review, action_name: str, n
     if check_roles and not (actor.is_system or set(action.roles) & actor.roles):
         raise PermissionDenied(f"Only {_role_words(action.roles)} may {action.label.lower()}.",
                                roles=list(action.roles))
+    rule = definition.stage(review.state).approval
+    if check_roles and rule is not None and not actor.is_system:
+        _check_independence(session, actor, review, action, rule.publish_action)
     note = (note or "").strip()
     if len(note) > MAX_NOTE_LENGTH:
         raise InvalidValue(f"A note is limited to {MAX_NOTE_LENGTH} characters.")
@@ -284,6 +302,9 @@ def _perform(session: Session, actor: Actor, review: Review, action_name: str, n
         raise InvalidValue(f"An effective date is chosen only when publishing, not for {action.label.lower()}.")
     if effective_date is not None and effective_date < now.date():
         raise InvalidValue(f"The effective date {effective_date.isoformat()} has passed; choose today or a later day.")
+    if effective_date is not None and effective_date > add_months(now.date(), 12 * MAX_EFFECTIVE_YEARS):
+        raise InvalidValue(f"The effective date {effective_date.isoformat()} is more than {MAX_EFFECTIVE_YEARS} years ahead; "
+                           "check the year.")
     unmet = unmet_conditions(ConditionContext(session, review, now), action.conditions)
     if unmet:
         raise Conflict("Not yet: " + " ".join(unmet), unmet_conditions=unmet)
@@ -319,10 +340,27 @@ def _perform(session: Session, actor: Actor, review: Review, action_name: str, n
     return review
 
 
+def _check_independence(session: Session, actor: Actor, review: Review, action: Action, publish_action: str) -> None:
+    """Where leadership decides, a recused leader takes no action at all, and ombuds staff never publish."""
+    from policyflow.models import Recusal  # decisions' model; imported here as decisions build on reviews
+
+    if actor.user is not None and session.scalar(select(Recusal.id).where(Recusal.review_id == review.id,
+                                                                         Recusal.user_id == actor.user.id)) is not None:
+        raise PermissionDenied("You recused yourself from this review (conflict of interest); you no longer act in it.")
+    if action.name == publish_action and "ombuds" in actor.roles:
+        raise PermissionDenied("Ombuds staff do not publish: the office is independent and impartial; "
+                               "district leadership decides.")
+
+
+MAX_EFFECTIVE_YEARS = 10  # an effective date further ahead is almost surely a typo (2206 for 2026)
+
+
 def add_months(day: date, months: int) -> date:
     """The same day ``months`` later (the month's last day when it is shorter)."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
+    if not 1 <= year <= 9998:
+        raise InvalidValue(f"{months} months after {day.isoformat()} is beyond the calendar.")
     last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
     return date(year, month, min(day.day, last))
 

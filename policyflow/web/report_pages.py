@@ -26,14 +26,18 @@ def review_packet(review_id: int) -> str:
     base = policy.published_version_number if policy.published_version_number not in (None, review.version_number) else None
     comparison = policies.compare(session, current, policy, base, review.version_number) if base else None
     version = policies.get_version(session, current, policy, review.version_number)
-    notes = [placed for placed in annotations.on_version(session, current, policy, review.version_number)
-             if placed.annotation.status == "open" and placed.status != "orphaned"]
+    # The packet is printed for leadership: confidential notes (ombuds only) never go in it, whoever prints it.
+    open_notes = [placed for placed in annotations.on_version(session, current, policy, review.version_number)
+                  if placed.annotation.status == "open" and placed.annotation.visibility != "confidential"]
+    notes = [placed for placed in open_notes if placed.status != "orphaned"]
+    orphaned = [placed for placed in open_notes if placed.status == "orphaned"]
     comment_report = comments.report(session, current, review.id, page=1, page_size=1)
     stage = decisions.deciding_stage(review)
     return render_template(
         "reviews/packet.html", review=review, definition=definition, stage=definition.stage(review.state), policy=policy,
         version=version, comparison=comparison, redline=inline_html(comparison.ops) if comparison else None,
-        stats=change_stats(comparison.ops) if comparison else None, notes=notes, comment_report=comment_report,
+        stats=change_stats(comparison.ops) if comparison else None, notes=notes, orphaned=orphaned,
+        unchanged=policy.published_version_number == review.version_number, comment_report=comment_report,
         text_html=policies.version_html(session, policy, version),
         rule=stage.approval if stage else None, quorum=decisions.quorum(session, review) if stage else None,
         history=decisions.history(session, current, review), recusals=decisions.recusals(session, review),

@@ -604,18 +604,24 @@ def test_mermaid_keeps_labels_safe(tmp_path: Path) -> None:
 
 # -- leadership decisions ----------------------------------------------------------------------
 
-DECIDING = TINY.replace("    label: Draft\n", "    label: Draft\n    approval:\n      min_approvals: 2\n") + """\
+DECIDING = TINY.replace("    label: Draft\n", "    label: Draft\n    approval:\n      min_approvals: 2\n").replace(
+    "actions:\n", "  dropped:\n    label: Dropped\n    final: true\nactions:\n") + """\
   - name: return_to_draft
     label: Back
     from: draft
     to: draft
+    roles: [leadership]
+  - name: abandon
+    label: Abandon
+    from: draft
+    to: dropped
     roles: [leadership]
 """
 
 
 def test_an_approval_rule_is_read(tmp_path: Path) -> None:
     text = DECIDING.replace("      min_approvals: 2\n", "      min_approvals: 2\n      required_positions: [Superintendent]\n"
-                            "      publish_action: finish\n      reject_action: finish\n      publish_on_quorum: true\n")
+                            "      publish_action: finish\n      reject_action: abandon\n      publish_on_quorum: true\n")
     path = tmp_path / "ok.yaml"
     path.write_text(text + "review_cycle_months: 24\n", encoding="utf-8")
     definition = load_workflow(path)
@@ -629,15 +635,15 @@ def test_approval_actions_must_leave_the_stage(tmp_path: Path) -> None:
     path, problems = problems_of(tmp_path, DECIDING)
     assert problems == [
         f"{path}:7: 'approval' of stage 'draft' names publish_action 'publish', but no action of that name leaves 'draft'; "
-        "actions from there: finish, return_to_draft",
+        "actions from there: finish, return_to_draft, abandon",
         f"{path}:7: 'approval' of stage 'draft' names reject_action 'withdraw', but no action of that name leaves 'draft'; "
-        "actions from there: finish, return_to_draft",
+        "actions from there: finish, return_to_draft, abandon",
     ]
 
 
 def test_approval_rule_values_are_checked(tmp_path: Path) -> None:
     text = DECIDING.replace("      min_approvals: 2\n", "      min_approvals: 1\n      required_positions: [A, B]\n"
-                            "      publish_action: finish\n      reject_action: finish\n      quorum: 3\n")
+                            "      publish_action: finish\n      reject_action: abandon\n      quorum: 3\n")
     path, problems = problems_of(tmp_path, text)
     assert problems == [
         f"{path}:8: 'approval' of stage 'draft' requires 2 positions to approve but 'min_approvals' is 1; "
@@ -648,6 +654,20 @@ def test_approval_rule_values_are_checked(tmp_path: Path) -> None:
     zero = DECIDING.replace("min_approvals: 2", "min_approvals: 0")
     assert f"{tmp_path / 'broken.yaml'}:7: 'min_approvals' of 'approval' of stage 'draft' must be a positive whole number, not " \
            "a whole number ('0')" in problems_of(tmp_path, zero)[1]
-    final = TINY.replace("    final: true\n", "    final: true\n    approval: {}\n")
+    final = TINY.replace("    final: true\n", "    final: true\n    approval: {}\n", 1)
     expected = f"{tmp_path / 'broken.yaml'}:9: final stage 'done' cannot take decisions: nothing happens after it"
     assert expected in problems_of(tmp_path, final)[1]
+
+
+def test_decision_actions_must_do_what_their_names_say(tmp_path: Path) -> None:
+    text = DECIDING.replace("      min_approvals: 2\n", "      publish_action: finish\n      reject_action: finish\n")
+    path, problems = problems_of(tmp_path, text)
+    assert problems == [f"{path}:7: 'approval' of stage 'draft' must name three different actions to publish, request changes "
+                        "and reject, not finish, return_to_draft, finish"]
+    text = DECIDING.replace("      min_approvals: 2\n", "      publish_action: abandon\n      reject_action: return_to_draft\n"
+                            "      request_changes_action: finish\n")
+    path, problems = problems_of(tmp_path, text)
+    assert problems == [
+        f"{path}:7: the request_changes_action 'finish' of stage 'draft' must send the review back to a stage that is not "
+        "final (where the text can change)",
+        f"{path}:7: the reject_action 'return_to_draft' of stage 'draft' must end the review (lead to a final stage)"]

@@ -223,3 +223,41 @@ def test_add_months_keeps_the_day_or_takes_the_last() -> None:
     assert reviews.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert reviews.add_months(date(2024, 2, 29), 36) == date(2027, 2, 28)
     assert reviews.add_months(date(2026, 11, 15), 14) == date(2028, 1, 15)
+
+
+def test_a_recused_leader_takes_no_action_and_ombuds_never_publish(session: Session) -> None:
+    review = in_approval(session)
+    approve(session, review, now=LATER)
+    decisions.recuse(session, who(session, "leader1"), review.id, "My child attends the pilot school.", now=LATER)
+    status = {a.name: a for a in reviews.available_actions(session, who(session, "leader1"), review, LATER)}
+    assert not status["return_to_draft"].allowed and "recused" in status["return_to_draft"].reasons[0]
+    for action in ("return_to_draft", "publish"):
+        with pytest.raises(PermissionDenied, match="You recused yourself"):
+            reviews.perform_action(session, who(session, "leader1"), review.id, action, "Changes.", now=LATER)
+    both = accounts.create_user(session, Actor.system(), "dualrole", "demo-password-123", ["ombuds", "leadership"])
+    with pytest.raises(PermissionDenied, match="Ombuds staff do not publish"):
+        reviews.perform_action(session, Actor.of(both), review.id, "publish", now=LATER)
+
+
+def test_an_effective_date_years_away_is_a_typo_not_a_crash(session: Session) -> None:
+    review = in_approval(session)
+    approve(session, review, now=LATER)
+    for far in (date(2206, 7, 1), date(9998, 6, 1)):
+        with pytest.raises(InvalidValue, match="years ahead; check the year"):
+            reviews.perform_action(session, who(session, "leader1"), review.id, "publish", now=LATER, effective_date=far)
+    with pytest.raises(InvalidValue, match="beyond the calendar"):
+        reviews.add_months(date(9998, 6, 1), 36)
+
+
+def test_leaders_hear_once_when_the_quorum_is_reached(session: Session) -> None:
+    review = in_approval(session)
+    approve(session, review, now=LATER)
+    third = accounts.create_user(session, Actor.system(), "leader3", "demo-password-123", ["leadership"])
+    decisions.decide(session, Actor.of(third), review.id, decision="approve", version=1, now=LATER)
+    notices = session.scalars(select(Notification).where(Notification.kind == "quorum_reached",
+                                                         Notification.review_id == review.id,
+                                                         Notification.user_id == user(session, "ombuds").id)).all()
+    assert len(notices) == 1
+    with pytest.raises(InvalidValue, match="effective date goes with the approval that publishes"):
+        decisions.decide(session, who(session, "leader1"), review.id, decision="approve", version=1,
+                         effective_date=date(2026, 9, 1), now=LATER)

@@ -58,3 +58,11 @@ def test_the_pipeline_shows_time_in_each_stage_and_what_is_overdue(client: Flask
     assert jicfb[0]["left_at"] and float(jicfb[0]["days"]) == 4.0 and jicfb[1]["overdue"] == "true" and not jicfb[1]["left_at"]
     jd = [r for r in rows if r["policy"] == "JD"]
     assert [r["stage"] for r in jd] == ["draft", "equity_review", "stakeholder_comment", "approval"]  # no time in 'published'
+
+
+def test_the_packet_never_carries_confidential_notes_even_when_ombuds_print_it(client: FlaskClient, session: Session) -> None:
+    review = _review(session, "GAE")
+    login(client, "ombuds")
+    page = client.get(f"/reviews/{review.id}/packet").get_data(as_text=True)
+    assert "A family raised this with the ombuds office in confidence" not in page
+    assert "Confidential notes of the ombuds office are never part of this packet." in page
