@@ -305,11 +305,12 @@ def worker_command(ctx: _Context, once: bool, interval: float, batch: int, as_of
     factory = make_session_factory(ctx.engine)
     periodic = worker.PeriodicReviews(ctx.settings.workflows_dir, ctx.settings.periodic_review_lead_days)
     if once:
-        report = worker.run_once(factory, now=clock(), smtp_url=smtp_url, base_url=base_url, batch=batch, periodic=periodic)
+        report = worker.run_once(factory, now=clock(), smtp_url=smtp_url, base_url=base_url, batch=batch, periodic=periodic,
+                                 concern_retention_days=ctx.settings.concern_retention_days)
         click.echo(report.summary())
         return
     worker.run_forever(factory, smtp_url=smtp_url, base_url=base_url, interval=interval, batch=batch, clock=clock,
-                       periodic=periodic)
+                       periodic=periodic, concern_retention_days=ctx.settings.concern_retention_days)
 
 
 @main.group("audit", help="The audit trail.")

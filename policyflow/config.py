@@ -25,6 +25,7 @@ class Settings:
     ratelimit_storage_url: str = "memory://"  # production with several processes: redis://host:6379/0
     comment_rate_limit: str = "10 per hour;30 per day"
     periodic_review_lead_days: int = 60  # a published policy's periodic review starts this long before its date
+    concern_retention_days: int = 365  # a closed concern's identity and working notes are deleted this long after
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             ratelimit_storage_url=env.get("POLICYFLOW_RATELIMIT_STORAGE_URL") or "memory://",
             comment_rate_limit=env.get("POLICYFLOW_COMMENT_RATE_LIMIT") or "10 per hour;30 per day",
             periodic_review_lead_days=_positive_int(env, "POLICYFLOW_PERIODIC_REVIEW_LEAD_DAYS", 60, minimum=0),
+            concern_retention_days=_positive_int(env, "POLICYFLOW_CONCERN_RETENTION_DAYS", 365, minimum=0),
         )
 
 

@@ -60,7 +60,7 @@ from policyflow.core.errors import Conflict
 from policyflow.db import transaction
 from policyflow.models import OUTBOX_KINDS, OutboxMessage, Review, User
 from policyflow.models.base import utcnow
-from policyflow.services import notifications, reviews
+from policyflow.services import concerns, notifications, reviews
 from policyflow.services.actors import Actor
 
 log = logging.getLogger("policyflow.worker")
@@ -90,6 +90,7 @@ class WorkerReport:
     released: int = 0  # claimed, then handed back unprocessed (stop requested, lease running out)
     emails_held: int = 0  # e-mails waiting because no SMTP server is configured
     periodic_started: int = 0  # periodic reviews started for policies whose review date is near
+    concerns_purged: int = 0  # closed concerns whose identity and working notes reached the end of retention
 
     def summary(self) -> str:
         parts = [f"{field.name.replace('_', ' ')} {getattr(self, field.name)}" for field in fields(self)
@@ -425,7 +426,8 @@ class PeriodicReviews:
 
 
 def run_once(session_factory: sessionmaker[Session], *, now: datetime, smtp_url: str | None, base_url: str,
-             batch: int = 20, stop: threading.Event | None = None, periodic: PeriodicReviews | None = None) -> WorkerReport:
+             batch: int = 20, stop: threading.Event | None = None, periodic: PeriodicReviews | None = None,
+             concern_retention_days: int | None = None) -> WorkerReport:
     """Process every message due at ``now``, ``batch`` claims at a time, and report what happened."""
     report = WorkerReport()
     base_url = base_url.rstrip("/")
@@ -446,6 +448,12 @@ def run_once(session_factory: sessionmaker[Session], *, now: datetime, smtp_url:
                     log.info("started the periodic review of %s (review %d)", review.policy.code, review.id)
         except Exception:
             log.exception("starting periodic reviews failed; the outbox round goes on")
+    if concern_retention_days is not None:
+        try:
+            with transaction(session_factory) as session:
+                report.concerns_purged = len(concerns.purge_expired(session, now, concern_retention_days))
+        except Exception:
+            log.exception("deleting expired concern notes failed; the outbox round goes on")
     try:
         for _round in range(MAX_ROUNDS):
             claimed = _claim(session_factory, now, batch, kinds)
@@ -479,7 +487,7 @@ def run_once(session_factory: sessionmaker[Session], *, now: datetime, smtp_url:
 
 def run_forever(session_factory: sessionmaker[Session], *, smtp_url: str | None, base_url: str, interval: float = 30.0,
                 batch: int = 20, clock: Callable[[], datetime] = utcnow, stop: threading.Event | None = None,
-                periodic: PeriodicReviews | None = None) -> None:
+                periodic: PeriodicReviews | None = None, concern_retention_days: int | None = None) -> None:
     """Poll every ``interval`` seconds until SIGTERM/SIGINT (or ``stop``): the message in hand is
     finished, the rest of the claimed batch handed back, then the loop ends."""
     stop = stop or threading.Event()
@@ -494,7 +502,7 @@ def run_forever(session_factory: sessionmaker[Session], *, smtp_url: str | None,
     while not stop.is_set():
         try:
             report = run_once(session_factory, now=clock(), smtp_url=smtp_url, base_url=base_url, batch=batch, stop=stop,
-                              periodic=periodic)
+                              periodic=periodic, concern_retention_days=concern_retention_days)
             if report.claimed:
                 log.info("%s", report.summary())
         except Exception:  # a bad round (database away, ...) must not end the worker

@@ -546,3 +546,22 @@ def test_periodic_reviews_start_when_the_review_date_is_near(db: Session, sessio
     db.commit()
     assert worker.run_once(session_factory, now=NOW + timedelta(days=3), smtp_url=None, base_url=BASE,
                            periodic=periodic).periodic_started == 0
+
+
+def test_the_worker_deletes_concern_notes_when_retention_ends(db: Session, session_factory: sessionmaker[Session]) -> None:
+    from policyflow.core.vocabulary import DEFAULT_CONCERN_THEMES
+    from policyflow.models import ConcernNote
+    from policyflow.services import concerns
+
+    ombuds = reviewing.who(db, "ombuds")
+    concern = concerns.record(db, ombuds, received_on=NOW.date(), channel="walk_in", raised_by="student",
+                              summary="A student was sent home for a uniform violation.", themes=["discipline"],
+                              name="A student", allowed_themes=DEFAULT_CONCERN_THEMES, allowed_subgroups=(), now=NOW)
+    concerns.add_note(db, ombuds, concern.id, "Met with the assistant principal.", now=NOW)
+    concerns.set_status(db, ombuds, concern.id, "resolved", outcome="Returned to class the same day.", now=NOW)
+    db.commit()
+    report = worker.run_once(session_factory, now=NOW + timedelta(days=31), smtp_url=None, base_url=BASE,
+                             concern_retention_days=30)
+    assert report.concerns_purged == 1 and "concerns purged 1" in report.summary()
+    db.expire_all()
+    assert db.scalars(select(ConcernNote).where(ConcernNote.concern_id == concern.id)).all() == []
