@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from policyflow.core.anchoring import reanchor_many
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied
 from policyflow.models import (
     CONCERN_CHANNELS,
@@ -32,6 +33,7 @@ from policyflow.models import (
     ConcernDisclosure,
     ConcernIdentity,
     ConcernNote,
+    ConcernPlacement,
     ConcernPolicy,
     Notification,
     Policy,
@@ -369,3 +371,30 @@ def purge_expired(session: Session, now: datetime, retention_days: int) -> list[
                      data={"retention_days": retention_days})
     session.flush()
     return [concern.id for concern in due]
+
+
+# ---------------------------------------------------------------------------------------------
+# Passages follow the text
+# ---------------------------------------------------------------------------------------------
+
+def place_on_new_version(session: Session, policy_id: int, old_number: int, old_text: str, new_number: int,
+                         new_text: str) -> None:
+    """Carry every concern passage on the old version to the new one, re-anchored like annotations."""
+    made = session.execute(select(ConcernPolicy.id, ConcernPolicy.start, ConcernPolicy.end).where(
+        ConcernPolicy.policy_id == policy_id, ConcernPolicy.version_number == old_number, ConcernPolicy.start.is_not(None))).all()
+    carried = session.execute(select(ConcernPlacement.link_id, ConcernPlacement.start, ConcernPlacement.end)
+                              .join(ConcernPolicy, ConcernPolicy.id == ConcernPlacement.link_id)
+                              .where(ConcernPolicy.policy_id == policy_id, ConcernPlacement.version_number == old_number)).all()
+    items = [*made, *carried]
+    placeable = [(link_id, start, end) for link_id, start, end in items if start is not None and end is not None]
+    selectors = [{"exact": old_text[s:e], "prefix": old_text[max(0, s - CONTEXT_CHARS):s], "suffix": old_text[e:e + CONTEXT_CHARS],
+                  "start": s, "end": e} for _link, s, e in placeable]
+    results = reanchor_many(old_text, new_text, selectors) if selectors else []
+    for (link_id, _s, _e), result in zip(placeable, results, strict=True):
+        session.add(ConcernPlacement(link_id=link_id, version_number=new_number, status=result["status"], start=result["start"],
+                                     end=result["end"], score=float(result["score"])))
+    for link_id, start, _e in items:
+        if start is None:
+            session.add(ConcernPlacement(link_id=link_id, version_number=new_number, status="orphaned", start=None, end=None,
+                                         score=0.0))
+    session.flush()

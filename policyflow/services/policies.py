@@ -235,10 +235,11 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
     session.flush()
     session.refresh(policy)
     reviews.follow_new_version(session, policy, number)
-    from policyflow.services import annotations, comments  # both build on policies
+    from policyflow.services import annotations, comments, concerns  # they build on policies
 
     annotations.place_on_new_version(session, policy, head_number, old_text, number, text)
     comments.place_on_new_version(session, policy.id, head_number, old_text, number, text)
+    concerns.place_on_new_version(session, policy.id, head_number, old_text, number, text)
     search.index_policy(session, policy)
     audit.record(session, actor, "policy.version_saved", f"policy:{policy.code}", policy_id=policy.id,
                  data={"version": number, "sha256": version.sha256, "summary": summary_clean,

@@ -169,3 +169,22 @@ def test_retention_deletes_identity_and_notes_and_keeps_the_facts(session: Sessi
 def test_the_lead_role_comes_with_ombuds(session: Session) -> None:
     with pytest.raises(InvalidValue, match="give the role 'ombuds' too"):
         accounts.create_user(session, Actor.system(), "lonelead", "demo-password-123", ["ombuds_lead"])
+
+
+def test_a_concerns_passage_follows_the_text_to_a_new_version(session: Session, people: dict[str, Actor]) -> None:
+    from policyflow.models import ConcernPlacement
+    from policyflow.services import policies
+    from tests.conftest import STORE
+
+    policy = policies.get_policy(session, people["handler"], "JFABD")
+    head = policy.head_version_number
+    text = policies.version_text(session, policy, policies.get_version(session, people["handler"], policy, head))
+    phrase = text[text.index("enroll"):text.index("enroll") + 6]
+    start = text.index(phrase)
+    concern = new(session, people["handler"], links=[concerns.PolicyLink("JFABD", start=start, end=start + len(phrase))])
+    policies.save_version(session, people["handler"], STORE, policy, text="# Added first\n\nA new opening paragraph.\n\n" + text,
+                          summary="A new opening.", base_version=head)
+    placed = session.scalars(select(ConcernPlacement).where(ConcernPlacement.link_id == concern.links[0].id)).one()
+    new_text = policies.version_text(session, policy, policies.get_version(session, people["handler"], policy, head + 1))
+    assert placed.version_number == head + 1 and placed.status == "exact"
+    assert new_text[placed.start:placed.end] == phrase
