@@ -18,6 +18,7 @@ from policyflow.web import (
     api,
     auth,
     comment_pages,
+    concern_pages,
     equity_pages,
     errors,
     limits,
@@ -87,7 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     assert report_pages.blueprint is review_pages.blueprint is pages.blueprint
     assert pages.blueprint is notification_pages.blueprint is annotation_pages.blueprint
     assert public_pages.blueprint is comment_pages.blueprint is equity_pages.blueprint is search_pages.blueprint
-    assert search_pages.blueprint is pages.blueprint
+    assert search_pages.blueprint is concern_pages.blueprint is pages.blueprint
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     csrf.exempt(api.blueprint)  # the API takes bearer tokens only, never cookies

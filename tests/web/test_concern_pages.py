@@ -1,0 +1,90 @@
+"""Concern pages: ombuds staff only; the sealed identity on the page; the forms of the informal path."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from policyflow.services import accounts
+from policyflow.services.actors import Actor
+from tests.conftest import login
+
+NAME, CONTACT = "Esperanza Villalobos", "555-0142"
+
+
+def _intake(client: FlaskClient, **extra: str) -> str:
+    form = {"received_on": "2026-03-01", "channel": "walk_in", "raised_by": "parent_guardian",
+            "summary": "A family was told the school cannot enroll a student without proof of address.",
+            "themes": "enrollment", "subgroups": "mckinney-vento", "policies": "JFABD", "name": NAME, "contact": CONTACT}
+    form.update(extra)
+    response = client.post("/concerns/new", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response.headers["Location"]
+
+
+@pytest.fixture
+def second_ombuds(session: Session) -> None:
+    accounts.create_user(session, Actor.system(), "ombuds2", "demo-password", ["ombuds"])
+    session.commit()
+
+
+def test_concerns_are_for_ombuds_staff_only(client: FlaskClient, app: Flask) -> None:
+    login(client, "ombuds")
+    detail = _intake(client)
+    assert "Concerns" in client.get("/dashboard").get_data(as_text=True)
+    client.post("/logout")
+    assert client.get("/concerns").status_code == 302  # to sign in
+    for username in ("admin", "leader1", "reviewer", "stakeholder"):
+        login(client, username)
+        assert client.get("/concerns").status_code == 403, username
+        assert client.get("/concerns/new").status_code == 403, username
+        page = client.get(detail)
+        assert page.status_code == 403 and NAME not in page.get_data(as_text=True), username
+        assert 'href="/concerns"' not in client.get("/dashboard").get_data(as_text=True)
+        client.post("/logout")
+
+
+def test_the_handler_reads_the_identity_another_ombuds_does_not(client: FlaskClient, second_ombuds: None) -> None:
+    login(client, "ombuds")
+    detail = _intake(client)
+    page = client.get(detail).get_data(as_text=True)
+    assert NAME in page and CONTACT in page and "Concern" in page and "sealed" in page.lower()
+    client.post(detail + "/notes", data={"body": "Called the registrar."})
+    listing = client.get("/concerns?subgroup=mckinney-vento").get_data(as_text=True)
+    assert re.search(r"Concern \d+", listing) and NAME not in listing
+    client.post("/logout")
+    login(client, "ombuds2")
+    page = client.get(detail).get_data(as_text=True)
+    assert NAME not in page and CONTACT not in page and "Called the registrar." not in page
+    assert "Sealed: only the staff member handling this concern and the ombuds lead" in page
+    assert client.post(detail + "/notes", data={"body": "Me too."}).status_code == 403
+
+
+def test_bad_intake_says_why_and_keeps_what_was_typed(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    response = client.post("/concerns/new", data={"received_on": "2026-03-01", "channel": "pigeon", "raised_by": "student",
+                                                   "summary": "Kept words."})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "The channel is one of" in page and "Kept words." in page
+    bad_date = client.post("/concerns/new", data={"received_on": "yesterday", "channel": "phone", "raised_by": "student",
+                                                  "summary": "x"})
+    assert bad_date.status_code == 422 and "must be a date" in bad_date.get_data(as_text=True)
+
+
+def test_consent_then_referral_on_the_page(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    detail = _intake(client)
+    page = client.get(detail).get_data(as_text=True)
+    assert "A referral needs the person's consent" in page
+    client.post(detail + "/consents", data={"what": "The enrollment facts.", "with_whom": "Human Resources",
+                                            "given_on": "2026-03-01"})
+    consent = re.search(r'name="consent_id" required><option value="(\d+)"', client.get(detail).get_data(as_text=True)).group(1)
+    done = client.post(detail + "/referral", data={"target": "human-resources", "consent_id": consent,
+                                                   "shared": "A family was asked for proof of address."})
+    assert done.status_code == 302
+    page = client.get(detail).get_data(as_text=True)
+    assert "Referral recorded" in page and "Referred" in page and "with consent (referral)" in page
