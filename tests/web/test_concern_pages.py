@@ -88,3 +88,28 @@ def test_consent_then_referral_on_the_page(client: FlaskClient) -> None:
     assert done.status_code == 302
     page = client.get(detail).get_data(as_text=True)
     assert "Referral recorded" in page and "Referred" in page and "with consent (referral)" in page
+
+
+def test_the_concerns_api_is_for_ombuds_staff_only(client: FlaskClient) -> None:
+    from tests.conftest import api_token
+    from tests.web.test_api import conforms
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    ombuds = api_token(client, "ombuds")
+    created = client.post("/api/v1/concerns", headers=ombuds, json={
+        "received_on": "2026-03-01", "channel": "email", "raised_by": "employee", "summary": "Shift changes without notice.",
+        "themes": ["employment"], "name": NAME, "contact": CONTACT, "policies": [{"code": "GAE"}]})
+    concern = conforms(spec, created, "post", "/concerns")
+    assert created.status_code == 201 and concern["identity"]["name"] == NAME and concern["policies"][0]["code"] == "GAE"
+    listed = conforms(spec, client.get("/api/v1/concerns?theme=employment", headers=ombuds), "get", "/concerns")
+    assert concern["id"] in [c["id"] for c in listed["items"]] and NAME not in str(listed)
+    bad = client.post("/api/v1/concerns", headers=ombuds, json={"received_on": "soon", "channel": "email", "raised_by": "employee",
+                                                                  "summary": "x"})
+    assert conforms(spec, bad, "post", "/concerns")["status"] == 422
+    for username in ("admin", "leader1", "reviewer", "stakeholder"):
+        token = api_token(client, username)
+        assert client.get("/api/v1/concerns", headers=token).status_code == 403, username
+        assert client.post("/api/v1/concerns", headers=token, json={}).status_code == 403, username
+        hidden = client.get(f"/api/v1/concerns/{concern['id']}", headers=token)
+        assert hidden.status_code == 404 and NAME not in hidden.get_data(as_text=True), username
+    assert client.get("/api/v1/concerns").status_code == 401

@@ -234,5 +234,6 @@ def openapi() -> Response:
 from policyflow.web.api import annotating as _annotating  # noqa: E402,F401 - registers the annotation routes
 from policyflow.web.api import assessing as _assessing  # noqa: E402,F401 - registers the equity assessment routes
 from policyflow.web.api import commenting as _commenting  # noqa: E402,F401 - registers the comment routes
+from policyflow.web.api import concerning as _concerning  # noqa: E402,F401 - registers the concern routes
 from policyflow.web.api import reviews as _reviews  # noqa: E402,F401 - registers the review routes
 from policyflow.web.api import searching as _searching  # noqa: E402,F401 - registers the search route

@@ -657,6 +657,57 @@ SEARCH_PATHS: dict[str, Any] = {
 }
 
 
+_CONCERN = {
+    "type": "object",
+    "description": "A concern (ombuds staff only). 'identity' and 'notes' appear only for the staff member handling it "
+                   "and the ombuds lead ('sealed' is then false).",
+    "required": ["id", "received_on", "channel", "raised_by", "summary", "themes", "subgroups", "status", "handler", "policies",
+                 "url"],
+    "properties": {
+        "id": {"type": "integer"}, "received_on": {"type": "string", "format": "date"}, "channel": {"type": "string"},
+        "raised_by": {"type": "string"}, "summary": {"type": "string"},
+        "themes": {"type": "array", "items": {"type": "string"}}, "subgroups": {"type": "array", "items": {"type": "string"}},
+        "school_or_department": _NULLABLE_STRING, "status": {"type": "string"}, "outcome": _NULLABLE_STRING,
+        "handler": {"type": "string"}, "closed_at": _NULLABLE_STRING, "notes_deleted_at": _NULLABLE_STRING,
+        "policies": {"type": "array", "items": {"type": "object", "required": ["code", "version"]}},
+        "sealed": {"type": "boolean"}, "identity": {"oneOf": [{"type": "null"}, {"type": "object"}]},
+        "notes": {"type": "array", "items": {"type": "object"}}, "consents": {"type": "array", "items": {"type": "object"}},
+        "url": {"type": "string"},
+    },
+}
+SCHEMAS.update({
+    "Concern": _CONCERN,
+    "ConcernList": {"type": "object", "required": ["items", "total"],
+                    "properties": {"items": {"type": "array", "items": _ref("Concern")}, "total": {"type": "integer"}}},
+})
+CONCERN_PATHS: dict[str, Any] = {
+    "/concerns": {
+        "get": {"summary": "Concerns, de-identified (ombuds staff only; 403 for anyone else)",
+                "parameters": [{"name": key, "in": "query", "schema": {"type": "string"}}
+                               for key in ("status", "theme", "subgroup", "policy")],
+                "responses": {"200": _json(_ref("ConcernList"), "Newest first"), **_problems(401, 403, 422)}},
+        "post": {
+            "summary": "Record a concern (ombuds staff only); the identity is sealed at once",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["received_on", "channel", "raised_by", "summary"],
+                "properties": {"received_on": {"type": "string", "format": "date"}, "channel": {"type": "string"},
+                               "raised_by": {"type": "string"}, "summary": {"type": "string"},
+                               "themes": {"type": "array", "items": {"type": "string"}},
+                               "subgroups": {"type": "array", "items": {"type": "string"}},
+                               "school_or_department": {"type": "string"}, "name": {"type": "string"},
+                               "contact": {"type": "string"},
+                               "policies": {"type": "array", "items": {"type": "object", "required": ["code"]}}}}}}},
+            "responses": {"201": _json(_ref("Concern"), "The concern recorded"), **_problems(400, 401, 403, 404, 422)},
+        },
+    },
+    "/concerns/{concern_id}": {
+        "get": {"summary": "One concern (404 for anyone but ombuds staff)",
+                "parameters": [{"name": "concern_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json(_ref("Concern"), "The concern"), **_problems(401, 404)}},
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -674,6 +725,7 @@ def openapi_document() -> dict[str, Any]:
             **COMMENT_PATHS,
             **EQUITY_PATHS,
             **SEARCH_PATHS,
+            **CONCERN_PATHS,
             "/tokens": {
                 "post": {
                     "summary": "Exchange a username and password for an API token", "security": [],
