@@ -110,7 +110,8 @@ class Highlight:
     css: str = ""
 
 
-def highlight_html(source: str, html: str, highlights: list[Highlight]) -> str:
+def highlight_html(source: str, html: str, highlights: list[Highlight], *, base_class: str = "note-hl",
+                   anchor_prefix: str = "hl-") -> str:
     """``html`` with every highlight wrapped in ``<mark>`` pieces (ids ``hl-N`` on each note's first)."""
     if not highlights:
         return html
@@ -139,12 +140,12 @@ def highlight_html(source: str, html: str, highlights: list[Highlight]) -> str:
                 out.append(piece)
                 continue
             ids = " ".join(str(item.note_id) for item in covering)
-            classes = " ".join(sorted({"note-hl", *(item.css for item in covering if item.css)}))
+            classes = " ".join(sorted({base_class, *(item.css for item in covering if item.css)}))
             anchor = ""
             for item in covering:
                 if item.note_id not in first_piece:
                     first_piece.add(item.note_id)
-                    anchor += f'<span id="hl-{item.note_id}" class="hl-anchor"></span>'
+                    anchor += f'<span id="{anchor_prefix}{item.note_id}" class="hl-anchor"></span>'
             layers = f" note-layers-{min(len(covering), 3)}"
             out.append(f'{anchor}<mark class="{classes}{layers}" data-notes="{ids}">{piece}</mark>')
         position = node_end

@@ -398,3 +398,58 @@ def place_on_new_version(session: Session, policy_id: int, old_number: int, old_
             session.add(ConcernPlacement(link_id=link_id, version_number=new_number, status="orphaned", start=None, end=None,
                                          score=0.0))
     session.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy analysis
+# ---------------------------------------------------------------------------------------------
+
+SMALL_COUNT = 3  # counts below this are "fewer than 3" for everyone but the ombuds lead
+
+
+def shown_count(count: int, masked: bool) -> str:
+    return f"fewer than {SMALL_COUNT}" if masked and 0 < count < SMALL_COUNT else str(count)
+
+
+@dataclass
+class PolicyAnalysis:
+    """What concerns say about one policy: counts by theme, subgroup and quarter, and the passages they point at."""
+
+    total: int
+    by_theme: dict[str, int]
+    by_subgroup: dict[str, int]
+    by_quarter: list[tuple[str, int]]  # "2026 Q1", oldest first
+    passages: list[tuple[int, int, int]]  # (start, end, concerns) on the head version's text
+    masked: bool  # small counts shown as "fewer than 3"
+    version_number: int
+
+
+def policy_analysis(session: Session, actor: Actor, policy: Policy) -> PolicyAnalysis:
+    """Ombuds staff only; nothing here identifies anyone, and small counts are masked for all but the lead."""
+    _require_ombuds(actor)
+    head = policy.head_version_number
+    links = session.execute(select(ConcernPolicy, Concern).join(Concern, Concern.id == ConcernPolicy.concern_id)
+                            .where(ConcernPolicy.policy_id == policy.id)).all()
+    placed = {link_id: (start, end) for link_id, start, end in session.execute(
+        select(ConcernPlacement.link_id, ConcernPlacement.start, ConcernPlacement.end)
+        .join(ConcernPolicy, ConcernPolicy.id == ConcernPlacement.link_id)
+        .where(ConcernPolicy.policy_id == policy.id, ConcernPlacement.version_number == head))}
+    by_theme: dict[str, int] = {}
+    by_subgroup: dict[str, int] = {}
+    by_quarter: dict[str, int] = {}
+    spans: dict[tuple[int, int], set[int]] = {}
+    seen: set[int] = set()
+    for link, concern in links:
+        if concern.id not in seen:
+            seen.add(concern.id)
+            for theme in concern.themes or []:
+                by_theme[theme] = by_theme.get(theme, 0) + 1
+            for group in concern.subgroups or []:
+                by_subgroup[group] = by_subgroup.get(group, 0) + 1
+            quarter = f"{concern.received_on.year} Q{(concern.received_on.month - 1) // 3 + 1}"
+            by_quarter[quarter] = by_quarter.get(quarter, 0) + 1
+        span = (link.start, link.end) if link.version_number == head else placed.get(link.id, (None, None))
+        if span[0] is not None and span[1] is not None:
+            spans.setdefault((span[0], span[1]), set()).add(concern.id)
+    passages = sorted(((start, end, len(ids)) for (start, end), ids in spans.items()), key=lambda item: (-item[2], item[0]))
+    return PolicyAnalysis(len(seen), by_theme, by_subgroup, sorted(by_quarter.items()), passages, not is_lead(actor), head)

@@ -158,3 +158,23 @@ def concern_exception(concern_id: int) -> Response | tuple[str, int]:
                 lambda: concerns.disclose_on_exception(
                     db(), actor(), concern_id, grounds=request.form.get("grounds"), shared=request.form.get("shared"),
                     shared_with=request.form.get("shared_with"), justification=request.form.get("justification"), now=_now()))
+
+
+@blueprint.route("/policies/<code>/concerns")
+@ombuds_required
+def policy_concerns(code: str) -> str:
+    """Policy analysis: what concerns say about this policy, and a heat layer over the passages they point at."""
+    from policyflow.core.highlight import Highlight, highlight_html
+    from policyflow.services import policies
+
+    session, current = db(), actor()
+    policy = policies.get_policy(session, current, code)
+    analysis = concerns.policy_analysis(session, current, policy)
+    version = policies.get_version(session, current, policy, analysis.version_number)
+    source = policies.version_text(session, policy, version)
+    # Each passage is one layer; where several overlap the mark is darker (at most three shades).
+    layers = [Highlight(number, start, end, "concern-heat") for number, (start, end, _n) in enumerate(analysis.passages, 1)]
+    heat = highlight_html(source, policies.version_html(session, policy, version), layers, base_class="heat",
+                          anchor_prefix="passage-")
+    return render_template("concerns/policy.html", policy=policy, analysis=analysis, heat=heat, labels=_labels(),
+                           shown=lambda n: concerns.shown_count(n, analysis.masked), excerpt=lambda s, e: source[s:e])

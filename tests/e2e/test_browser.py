@@ -836,3 +836,5 @@ def test_ombuds_records_a_concern_and_the_pages_are_accessible(page: Any, login:
     check_a11y(page, "exception form open")
     visit(page, "/concerns?theme=transportation")
     assert "JFABE" in page.locator("table.data").inner_text() and "A. Student" not in page.content()
+    visit(page, "/policies/JFABE/concerns")
+    assert page.get_by_role("heading", name=re.compile("What concerns say about JFABE")).is_visible()

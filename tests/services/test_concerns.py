@@ -188,3 +188,23 @@ def test_a_concerns_passage_follows_the_text_to_a_new_version(session: Session, 
     new_text = policies.version_text(session, policy, policies.get_version(session, people["handler"], policy, head + 1))
     assert placed.version_number == head + 1 and placed.status == "exact"
     assert new_text[placed.start:placed.end] == phrase
+
+
+def test_policy_analysis_counts_without_singling_anyone_out(session: Session, people: dict[str, Actor]) -> None:
+    from policyflow.services import policies
+
+    policy = policies.get_policy(session, people["handler"], "JFABD")
+    text = policies.version_text(session, policy, policies.get_version(session, people["handler"], policy,
+                                                                       policy.head_version_number))
+    start = text.index("enroll")
+    for n in range(4):
+        new(session, people["handler"], themes=["enrollment"] if n else ["enrollment", "transportation"],
+            links=[concerns.PolicyLink("JFABD", start=start, end=start + 6)] if n < 2 else [concerns.PolicyLink("JFABD")])
+    other = concerns.policy_analysis(session, people["other"], policy)
+    assert other.total >= 4 and other.by_theme["enrollment"] >= 4 and other.by_theme["transportation"] >= 1
+    assert other.masked and concerns.shown_count(other.by_theme["transportation"], other.masked) == "fewer than 3"
+    assert (start, start + 6, 2) in other.passages
+    lead = concerns.policy_analysis(session, people["lead"], policy)
+    assert not lead.masked and concerns.shown_count(1, lead.masked) == "1"
+    with pytest.raises(PermissionDenied):
+        concerns.policy_analysis(session, who(session, "leader1"), policy)

@@ -113,3 +113,27 @@ def test_the_concerns_api_is_for_ombuds_staff_only(client: FlaskClient) -> None:
         hidden = client.get(f"/api/v1/concerns/{concern['id']}", headers=token)
         assert hidden.status_code == 404 and NAME not in hidden.get_data(as_text=True), username
     assert client.get("/api/v1/concerns").status_code == 401
+
+
+def test_the_policy_analysis_page_shows_a_heat_layer_to_ombuds_only(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    _intake(client, policies="JFABD")
+    page = client.get("/policies/JFABD/concerns")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "What concerns say about JFABD" in text and "By student group" in text and NAME not in text
+    assert 'href="/policies/JFABD/concerns"' in client.get("/policies/JFABD").get_data(as_text=True)
+    from tests.conftest import api_token
+
+    source = client.get("/api/v1/policies/JFABD").get_json()
+    version = client.get(f"/api/v1/policies/JFABD/versions/{source['head_version']}").get_json()["text"]
+    start = version.index("enroll")
+    client.post("/api/v1/concerns", headers=api_token(client, "ombuds"), json={
+        "received_on": "2026-03-01", "channel": "phone", "raised_by": "student", "summary": "Turned away at the office.",
+        "policies": [{"code": "JFABD", "start": start, "end": start + 6}]})
+    text = client.get("/policies/JFABD/concerns").get_data(as_text=True)
+    assert '<mark class="concern-heat heat note-layers-1"' in text and "<q>enroll</q>" in text
+    client.post("/logout")
+    login(client, "leader1")
+    assert client.get("/policies/JFABD/concerns").status_code == 403
+    assert 'href="/policies/JFABD/concerns"' not in client.get("/policies/JFABD").get_data(as_text=True)
