@@ -37,6 +37,8 @@ from policyflow.models import (
     ConcernPolicy,
     Notification,
     Policy,
+    Review,
+    ReviewConcern,
     User,
     UserRole,
 )
@@ -453,3 +455,59 @@ def policy_analysis(session: Session, actor: Actor, policy: Policy) -> PolicyAna
             spans.setdefault((span[0], span[1]), set()).add(concern.id)
     passages = sorted(((start, end, len(ids)) for (start, end), ids in spans.items()), key=lambda item: (-item[2], item[0]))
     return PolicyAnalysis(len(seen), by_theme, by_subgroup, sorted(by_quarter.items()), passages, not is_lead(actor), head)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reviews started from concerns
+# ---------------------------------------------------------------------------------------------
+
+def link_to_review(session: Session, actor: Actor, review: Review, concern_ids: Collection[int]) -> int:
+    """Give concerns that point at the review's policy as its rationale (ombuds staff); returns how many."""
+    _require_ombuds(actor)
+    wanted = sorted(set(concern_ids))
+    if not wanted:
+        return 0
+    about = set(session.scalars(select(ConcernPolicy.concern_id).where(ConcernPolicy.policy_id == review.policy_id,
+                                                                      ConcernPolicy.concern_id.in_(wanted))))
+    strays = [str(cid) for cid in wanted if cid not in about]
+    if strays:
+        raise InvalidValue(f"Concern(s) {', '.join(strays)} do not point at policy {review.policy.code}.")
+    linked = set(session.scalars(select(ReviewConcern.concern_id).where(ReviewConcern.review_id == review.id)))
+    for concern_id in wanted:
+        if concern_id not in linked:
+            session.add(ReviewConcern(review_id=review.id, concern_id=concern_id))
+    session.flush()
+    audit.record(session, actor, "review.concerns_linked", f"review:{review.id}", data={"concerns": len(wanted)})
+    return len(wanted)
+
+
+@dataclass(frozen=True)
+class RationaleRow:
+    themes: tuple[str, ...]
+    subgroups: tuple[str, ...]
+    passage: str | None
+    count: int
+
+
+def rationale(session: Session, actor: Actor, review: Review) -> list[RationaleRow]:
+    """The concerns behind a review, de-identified and grouped (themes, groups, passage, how many) for staff."""
+    if not actor.is_staff:
+        return []
+    rows = session.execute(select(Concern, ConcernPolicy.exact).join(ReviewConcern, ReviewConcern.concern_id == Concern.id)
+                           .outerjoin(ConcernPolicy, (ConcernPolicy.concern_id == Concern.id)
+                                      & (ConcernPolicy.policy_id == review.policy_id))
+                           .where(ReviewConcern.review_id == review.id)).all()
+    grouped: dict[tuple[tuple[str, ...], tuple[str, ...], str | None], set[int]] = {}
+    for concern, passage in rows:
+        key = (tuple(sorted(concern.themes or [])), tuple(sorted(concern.subgroups or [])), passage)
+        grouped.setdefault(key, set()).add(concern.id)
+    return sorted((RationaleRow(themes, groups, passage, len(ids)) for (themes, groups, passage), ids in grouped.items()),
+                  key=lambda row: (-row.count, row.themes, row.passage or ""))
+
+
+def about_policy(session: Session, actor: Actor, policy: Policy) -> list[Concern]:
+    """The concerns pointing at a policy, for the ombuds staff starting a review of it."""
+    if not is_ombuds(actor):
+        return []
+    return list(session.scalars(select(Concern).where(Concern.id.in_(
+        select(ConcernPolicy.concern_id).where(ConcernPolicy.policy_id == policy.id))).order_by(Concern.received_on.desc())))

@@ -178,3 +178,18 @@ def policy_concerns(code: str) -> str:
                           anchor_prefix="passage-")
     return render_template("concerns/policy.html", policy=policy, analysis=analysis, heat=heat, labels=_labels(),
                            shown=lambda n: concerns.shown_count(n, analysis.masked), excerpt=lambda s, e: source[s:e])
+
+
+@blueprint.app_template_global()
+def concerns_about(policy: Any) -> list[Any]:
+    """Concerns pointing at the policy, offered as the rationale when ombuds staff start a review."""
+    return concerns.about_policy(db(), actor(), policy)
+
+
+@blueprint.app_template_global()
+def review_rationale(review: Any) -> dict[str, Any]:
+    """The concerns behind a review, de-identified, with small counts masked for all but the ombuds lead."""
+    current = actor()
+    masked = not concerns.is_lead(current)
+    return {"rows": concerns.rationale(db(), current, review), "labels": _labels(),
+            "shown": lambda n: concerns.shown_count(n, masked)}

@@ -13,7 +13,7 @@ from policyflow.core.diagram import workflow_svg
 from policyflow.core.errors import InvalidValue, PolicyflowError
 from policyflow.core.workflow import to_mermaid
 from policyflow.models import Review
-from policyflow.services import annotations, decisions, policies, reviews
+from policyflow.services import annotations, concerns, decisions, policies, reviews
 from policyflow.web.pages import blueprint, editor_required, staff_required
 from policyflow.web.requests import actor, db
 
@@ -85,6 +85,11 @@ def start_review(code: str) -> Response | tuple[str, int]:
     review = reviews.start_review(db(), actor(), policy, definition, comment_opens_on=_date("comment_opens_on"),
                                   comment_closes_on=_date("comment_closes_on"),
                                   legal_basis=request.form.get("legal_basis"), now=_now())
+    chosen = request.form.getlist("concerns")
+    if chosen:
+        if not all(value.isdigit() for value in chosen):
+            raise InvalidValue("Choose concerns from the list.")
+        concerns.link_to_review(db(), actor(), review, [int(value) for value in chosen])
     flash(f"{definition.title} started on {policy.code} version {review.version_number}.", "success")
     return redirect(url_for("pages.review", review_id=review.id))
 

@@ -137,3 +137,32 @@ def test_the_policy_analysis_page_shows_a_heat_layer_to_ombuds_only(client: Flas
     login(client, "leader1")
     assert client.get("/policies/JFABD/concerns").status_code == 403
     assert 'href="/policies/JFABD/concerns"' not in client.get("/policies/JFABD").get_data(as_text=True)
+
+
+def test_a_review_started_from_concerns_shows_them_de_identified(client: FlaskClient, session: Session) -> None:
+    from sqlalchemy import select
+
+    from policyflow.models import Policy, Review
+
+    login(client, "ombuds")
+    detail = _intake(client, policies="ADF", themes="communication", subgroups="english-learners")
+    concern_id = detail.rsplit("/", 1)[1]
+    page = client.get("/policies/ADF").get_data(as_text=True)
+    assert f'name="concerns" value="{concern_id}"' in page
+    started = client.post("/policies/ADF/reviews", data={"workflow": "standard-review", "concerns": concern_id})
+    assert started.status_code == 302
+    review_path = started.headers["Location"]
+    for username in ("reviewer", "leader1"):
+        client.post("/logout")
+        login(client, username)
+        page = client.get(review_path).get_data(as_text=True)
+        rationale = page.split('id="rationale-heading"')[1].split("</section>")[0]
+        assert "Communication with families" in rationale and "English learners" in rationale
+        assert "fewer than 3" in rationale and NAME not in page and CONTACT not in page
+        assert "Communication with families" in client.get(review_path + "/equity-assessment").get_data(as_text=True)
+    review = session.scalars(select(Review).join(Policy).where(Policy.code == "ADF")).first()
+    assert review is not None
+    client.post("/logout")
+    login(client, "ombuds")
+    wrong = client.post("/policies/JD/reviews", data={"workflow": "standard-review", "concerns": concern_id})
+    assert wrong.status_code == 422 and "do not point at policy JD" in wrong.get_data(as_text=True)
