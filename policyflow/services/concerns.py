@@ -511,3 +511,73 @@ def about_policy(session: Session, actor: Actor, policy: Policy) -> list[Concern
         return []
     return list(session.scalars(select(Concern).where(Concern.id.in_(
         select(ConcernPolicy.concern_id).where(ConcernPolicy.policy_id == policy.id))).order_by(Concern.received_on.desc())))
+
+
+# ---------------------------------------------------------------------------------------------
+# The office's views: the concern dashboard and the annual report
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class ConcernDashboard:
+    ranked: list[tuple[Policy, int]]  # policies by concerns received in the last 12 months
+    rising: list[tuple[str, int, int]]  # theme, last 90 days, the 90 days before
+    far_from_review: list[tuple[Policy, int]]  # policies with recent concerns whose next review is over a year away
+    masked: bool
+
+
+def dashboard(session: Session, actor: Actor, today: date) -> ConcernDashboard:
+    _require_ombuds(actor)
+    year_ago, recent, before = today - timedelta(days=365), today - timedelta(days=90), today - timedelta(days=180)
+    rows = session.execute(select(Concern.id, Concern.received_on, Concern.themes, ConcernPolicy.policy_id)
+                           .outerjoin(ConcernPolicy, ConcernPolicy.concern_id == Concern.id)
+                           .where(Concern.received_on >= min(year_ago, before))).all()
+    per_policy: dict[int, set[int]] = {}
+    themes_now: dict[str, set[int]] = {}
+    themes_then: dict[str, set[int]] = {}
+    for concern_id, received, themes, policy_id in rows:
+        if policy_id is not None and received >= year_ago:
+            per_policy.setdefault(policy_id, set()).add(concern_id)
+        if received >= before:
+            bucket = themes_now if received >= recent else themes_then
+            for theme in themes or []:
+                bucket.setdefault(theme, set()).add(concern_id)
+    found = {p.id: p for p in session.scalars(select(Policy).where(Policy.id.in_(list(per_policy))))} if per_policy else {}
+    ranked = sorted(((found[pid], len(ids)) for pid, ids in per_policy.items() if pid in found),
+                    key=lambda item: (-item[1], item[0].code))
+    rising = sorted(((theme, len(ids), len(themes_then.get(theme, ()))) for theme, ids in themes_now.items()
+                     if len(ids) > len(themes_then.get(theme, ()))), key=lambda item: (item[2] - item[1], item[0]))
+    far = [(policy, count) for policy, count in ranked
+           if policy.next_review_date is None or policy.next_review_date > today + timedelta(days=365)]
+    return ConcernDashboard(ranked, rising, far, not is_lead(actor))
+
+
+@dataclass
+class AnnualReport:
+    year: int
+    total: int
+    tables: dict[str, dict[str, int]]  # "theme", "subgroup", "channel", "outcome", "policy" -> key -> count
+    masked: bool
+
+
+def annual_report(session: Session, actor: Actor, year: int) -> AnnualReport:
+    """The office's year: concerns by theme, subgroup, channel, outcome and policy (small counts masked when shown)."""
+    _require_ombuds(actor)
+    if not 2000 <= year <= 2100:
+        raise InvalidValue("Choose a year between 2000 and 2100.")
+    items = list(session.scalars(select(Concern).where(Concern.received_on >= date(year, 1, 1),
+                                                       Concern.received_on <= date(year, 12, 31))))
+    tables: dict[str, dict[str, int]] = {name: {} for name in ("theme", "subgroup", "channel", "outcome", "policy")}
+
+    def add(table: str, key: str) -> None:
+        tables[table][key] = tables[table].get(key, 0) + 1
+
+    for concern in items:
+        for theme in concern.themes or []:
+            add("theme", theme)
+        for group in concern.subgroups or []:
+            add("subgroup", group)
+        add("channel", concern.channel)
+        add("outcome", concern.status)
+        for code in {link.policy.code for link in concern.links}:
+            add("policy", code)
+    return AnnualReport(year, len(items), tables, not is_lead(actor))

@@ -193,3 +193,55 @@ def review_rationale(review: Any) -> dict[str, Any]:
     masked = not concerns.is_lead(current)
     return {"rows": concerns.rationale(db(), current, review), "labels": _labels(),
             "shown": lambda n: concerns.shown_count(n, masked)}
+
+
+@blueprint.route("/concerns/overview")
+@ombuds_required
+def concern_dashboard() -> str:
+    today = _now().date()
+    board = concerns.dashboard(db(), actor(), today)
+    return render_template("concerns/dashboard.html", board=board, labels=_labels(), today=today,
+                           shown=lambda n: concerns.shown_count(n, board.masked))
+
+
+REPORT_TABLES = (("theme", "By theme"), ("subgroup", "By student group"), ("channel", "By channel"),
+                 ("outcome", "By outcome"), ("policy", "By policy"))
+
+
+def _year() -> int:
+    raw = request.args.get("year", "")
+    if not raw:
+        return _now().year
+    if not raw.isdigit():
+        raise InvalidValue(f"'year' is a year such as 2026, not {raw[:20]!r}.")
+    return int(raw)
+
+
+@blueprint.route("/concerns/annual-report")
+@ombuds_required
+def concern_annual_report() -> str:
+    report = concerns.annual_report(db(), actor(), _year())
+    labels = _labels()
+    names = {"theme": labels["themes"], "subgroup": labels["subgroups"], "channel": CHANNEL_LABELS, "outcome": STATUS_LABELS}
+    return render_template("concerns/annual.html", report=report, tables=REPORT_TABLES, names=names,
+                           shown=lambda n: concerns.shown_count(n, True))
+
+
+@blueprint.route("/concerns/annual-report.csv")
+@ombuds_required
+def concern_annual_report_csv() -> Response:
+    """The same figures as CSV, small counts suppressed ("fewer than 3") as in the printed report."""
+    import csv
+    import io
+
+    report = concerns.annual_report(db(), actor(), _year())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["year", "table", "key", "concerns"])
+    writer.writerow([report.year, "total", "", concerns.shown_count(report.total, True)])
+    for table, _title in REPORT_TABLES:
+        for key, count in sorted(report.tables[table].items()):
+            writer.writerow([report.year, table, key, concerns.shown_count(count, True)])
+    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="concerns-{report.year}.csv"'
+    return response

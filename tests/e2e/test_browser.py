@@ -838,3 +838,7 @@ def test_ombuds_records_a_concern_and_the_pages_are_accessible(page: Any, login:
     assert "JFABE" in page.locator("table.data").inner_text() and "A. Student" not in page.content()
     visit(page, "/policies/JFABE/concerns")
     assert page.get_by_role("heading", name=re.compile("What concerns say about JFABE")).is_visible()
+    visit(page, "/concerns/overview")
+    assert "JFABE" in page.locator("main").inner_text()
+    visit(page, "/concerns/annual-report")
+    assert page.get_by_role("table").first.is_visible()

@@ -208,3 +208,26 @@ def test_policy_analysis_counts_without_singling_anyone_out(session: Session, pe
     assert not lead.masked and concerns.shown_count(1, lead.masked) == "1"
     with pytest.raises(PermissionDenied):
         concerns.policy_analysis(session, who(session, "leader1"), policy)
+
+
+def test_the_dashboard_ranks_policies_and_finds_rising_themes(session: Session, people: dict[str, Actor]) -> None:
+    for days_ago, theme in ((10, "transportation"), (20, "transportation"), (30, "transportation"), (120, "discipline")):
+        new(session, people["handler"], received_on=NOW.date() - timedelta(days=days_ago), themes=[theme])
+    board = concerns.dashboard(session, people["other"], NOW.date())
+    assert board.ranked[0][0].code == "JFABD" and board.ranked[0][1] >= 4 and board.masked
+    rising = {theme: (now, then) for theme, now, then in board.rising}
+    assert rising["transportation"][0] >= 3 and "discipline" not in rising
+    with pytest.raises(PermissionDenied):
+        concerns.dashboard(session, who(session, "admin"), NOW.date())
+
+
+def test_the_annual_report_counts_by_theme_group_channel_outcome_and_policy(session: Session, people: dict[str, Actor]) -> None:
+    before = concerns.annual_report(session, people["handler"], NOW.year)
+    new(session, people["handler"], channel="email", themes=["bullying"], subgroups=["latinx"])
+    after = concerns.annual_report(session, people["handler"], NOW.year)
+    assert after.total == before.total + 1
+    assert after.tables["theme"]["bullying"] == before.tables["theme"].get("bullying", 0) + 1
+    assert after.tables["subgroup"]["latinx"] >= 1 and after.tables["channel"]["email"] >= 1
+    assert after.tables["outcome"]["open"] >= 1 and after.tables["policy"]["JFABD"] >= 1
+    with pytest.raises(InvalidValue, match="between 2000 and 2100"):
+        concerns.annual_report(session, people["handler"], 1900)

@@ -166,3 +166,20 @@ def test_a_review_started_from_concerns_shows_them_de_identified(client: FlaskCl
     login(client, "ombuds")
     wrong = client.post("/policies/JD/reviews", data={"workflow": "standard-review", "concerns": concern_id})
     assert wrong.status_code == 422 and "do not point at policy JD" in wrong.get_data(as_text=True)
+
+
+def test_overview_and_annual_report_pages_suppress_small_counts(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    _intake(client, themes="language-access", received_on="2026-03-01")
+    overview = client.get("/concerns/overview").get_data(as_text=True)
+    assert "Policies by concerns in the last 12 months" in overview and "JFABD" in overview
+    page = client.get("/concerns/annual-report?year=2026").get_data(as_text=True)
+    assert "Concerns heard by the Office of the Organizational Ombuds in 2026" in page and "fewer than 3" in page
+    csv_text = client.get("/concerns/annual-report.csv?year=2026").get_data(as_text=True)
+    assert csv_text.startswith("year,table,key,concerns") and "2026,theme,language-access,fewer than 3" in csv_text
+    assert NAME not in page and NAME not in csv_text
+    assert client.get("/concerns/annual-report?year=soon").status_code == 422
+    client.post("/logout")
+    login(client, "admin")
+    for path in ("/concerns/overview", "/concerns/annual-report", "/concerns/annual-report.csv"):
+        assert client.get(path).status_code == 403, path
