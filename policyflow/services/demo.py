@@ -16,7 +16,7 @@ from policyflow.core.workflow import load_workflow
 from policyflow.models import Policy, Review, User
 from policyflow.models.base import utcnow
 from policyflow.resources import demo_dir, workflows_dir
-from policyflow.services import accounts, annotations, comments, decisions, equity, importer, policies, reviews
+from policyflow.services import accounts, annotations, comments, decisions, demo_concerns, equity, importer, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.services.importer import ImportReport
 from policyflow.services.policies import StoreSettings
@@ -34,7 +34,8 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser("admin", "Alex Morgan (Administrator)", ("admin",)),
-    DemoUser("ombuds", "Rosa Delgado (Ombuds)", ("ombuds",)),
+    DemoUser("ombuds", "Rosa Delgado (Ombuds lead)", ("ombuds", "ombuds_lead")),
+    DemoUser("ombuds2", "Kai Thompson (Ombuds)", ("ombuds",)),
     DemoUser("reviewer", "Sam Okafor (Legal Reviewer)", ("reviewer",)),
     DemoUser("leader1", "Dr. Priya Raman (Superintendent)", ("leadership",), "Superintendent"),
     DemoUser("leader2", "Marcus Hill (Chief Equity and Social Justice Officer)", ("leadership",),
@@ -62,6 +63,7 @@ def load(session: Session, settings: StoreSettings) -> ImportReport:
     _demo_reviews(session, now)
     _demo_notes(session)
     _demo_review_dates(session, now)
+    demo_concerns.load(session, now)
     return report
 
 
