@@ -73,12 +73,18 @@ def concern_new() -> Response | tuple[str, int]:
         return _intake()
     codes = [code.strip().upper() for code in request.form.get("policies", "").replace(";", ",").split(",") if code.strip()]
     try:
+        links = [concerns.PolicyLink(code) for code in codes]
+        quote = " ".join(request.form.get("passage", "").split())
+        if quote:
+            if not codes:
+                raise InvalidValue("Name the policy the passage is from.")
+            links[0] = _passage_link(codes[0], quote)
         concern = concerns.record(
             db(), actor(), received_on=_date("received_on"), channel=request.form.get("channel"),
             raised_by=request.form.get("raised_by"), summary=request.form.get("summary"),
             themes=request.form.getlist("themes"), subgroups=request.form.getlist("subgroups"),
             school_or_department=request.form.get("school_or_department"), name=request.form.get("name"),
-            contact=request.form.get("contact"), links=[concerns.PolicyLink(code) for code in codes],
+            contact=request.form.get("contact"), links=links,
             allowed_themes=vocabularies().concern_themes, allowed_subgroups=subgroups(), now=_now())
     except PolicyflowError as error:
         db().rollback()
@@ -86,6 +92,19 @@ def concern_new() -> Response | tuple[str, int]:
     flash(f"Concern {concern.id} recorded. The person's name and contact are sealed: only you and the ombuds lead can read them.",
           "success")
     return redirect(url_for("pages.concern_detail", concern_id=concern.id))
+
+
+def _passage_link(code: str, quote: str) -> concerns.PolicyLink:
+    """The exact words typed (or pasted) from the policy's newest version, found in its text."""
+    from policyflow.services import policies
+
+    policy = policies.get_policy(db(), actor(), code)
+    text = policies.version_text(db(), policy, policies.get_version(db(), actor(), policy, policy.head_version_number))
+    start = text.find(quote)
+    if start < 0:
+        raise InvalidValue(f"The passage was not found in {policy.code} version {policy.head_version_number}; "
+                           "copy the words exactly as they appear.")
+    return concerns.PolicyLink(policy.code, policy.head_version_number, start, start + len(quote))
 
 
 def _detail(concern_id: int, error: str | None = None, status: int = 200) -> tuple[str, int]:

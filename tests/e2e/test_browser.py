@@ -842,3 +842,34 @@ def test_ombuds_records_a_concern_and_the_pages_are_accessible(page: Any, login:
     assert "JFABE" in page.locator("main").inner_text()
     visit(page, "/concerns/annual-report")
     assert page.get_by_role("table").first.is_visible()
+
+
+def test_a_concern_about_a_passage_becomes_a_review_rationale_a_reviewer_reads_without_identity(
+        page: Any, login: Any, visit: Any, check_a11y: Any) -> None:
+    login(page, "ombuds")
+    visit(page, "/policies/DJE")
+    passage = page.locator("article.policy-text p").first.inner_text().split(".")[0][:60].strip()
+    visit(page, "/concerns/new")
+    page.select_option("#channel", "email")
+    page.select_option("#raised_by", "organization")
+    page.fill("#summary", "A minority-owned supplier says bids are decided before small firms hear of them.")
+    page.get_by_label("Other", exact=True).check()
+    page.fill("#passage", passage)
+    page.fill("#policies", "DJE")
+    page.fill("#name", "Bright Path Supplies")
+    page.fill("#contact", "owner@brightpath.example.org")
+    submit(page, "Record the concern")
+    check_a11y(page, "concern with a passage")
+    assert passage in page.locator("main q").first.inner_text()
+    visit(page, "/policies/DJE")
+    page.locator("fieldset.concern-choices input[type=checkbox]").last.check()
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name=re.compile(r"^Start a review of version \d+$")).click()
+    review_path = "/" + page.url.split("/", 3)[-1]
+    check_a11y(page, "review started from a concern")
+    page.context.clear_cookies()
+    login(page, "reviewer")
+    visit(page, review_path)
+    rationale = page.locator("section", has=page.get_by_role("heading", name=re.compile("Why this review")))
+    assert passage[:30] in rationale.inner_text() and "fewer than 3" in rationale.inner_text()
+    assert "Bright Path" not in page.content() and "brightpath" not in page.content()

@@ -175,3 +175,13 @@ def test_overview_and_annual_report_pages_suppress_small_counts(client: FlaskCli
     login(client, "admin")
     for path in ("/concerns/overview", "/concerns/annual-report", "/concerns/annual-report.csv"):
         assert client.get(path).status_code == 403, path
+
+
+def test_a_passage_typed_at_intake_must_be_in_the_policy(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    missing = client.post("/concerns/new", data={"received_on": "2026-03-01", "channel": "phone", "raised_by": "student",
+                                                 "summary": "x", "policies": "JD", "passage": "words that are not there"})
+    assert missing.status_code == 422 and "The passage was not found in JD" in missing.get_data(as_text=True)
+    nameless = client.post("/concerns/new", data={"received_on": "2026-03-01", "channel": "phone", "raised_by": "student",
+                                                  "summary": "x", "passage": "suspension"})
+    assert nameless.status_code == 422 and "Name the policy the passage is from." in nameless.get_data(as_text=True)
