@@ -34,8 +34,7 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser("admin", "Alex Morgan (Administrator)", ("admin",)),
-    DemoUser("ombuds", "Rosa Delgado (Ombuds lead)", ("ombuds", "ombuds_lead")),
-    DemoUser("ombuds2", "Kai Thompson (Ombuds)", ("ombuds",)),
+    DemoUser("ombuds", "Rosa Delgado (Ombuds)", ("ombuds", "ombuds_lead")),  # also the ombuds lead
     DemoUser("reviewer", "Sam Okafor (Legal Reviewer)", ("reviewer",)),
     DemoUser("leader1", "Dr. Priya Raman (Superintendent)", ("leadership",), "Superintendent"),
     DemoUser("leader2", "Marcus Hill (Chief Equity and Social Justice Officer)", ("leadership",),

@@ -32,7 +32,7 @@ class DemoConcern:
     passage: str | None = None  # words of the policy's newest version the concern points at
     name: str | None = None
     contact: str | None = None
-    handler: str = "ombuds"
+    handler: str = "ombuds"  # the demo's ombuds, who is also the ombuds lead
     status: str = "open"  # open | informal_resolution | resolved
     outcome: str | None = None
     note: str | None = None
@@ -48,7 +48,7 @@ DEMO_CONCERNS: tuple[DemoConcern, ...] = (
     DemoConcern(35, "feedback_platform", "community_member", "A shelter volunteer reports that students wait days for bus service.",
                 ("transportation",), ("mckinney-vento",), "JFABD"),
     DemoConcern(48, "school_visit", "employee", "A counselor asks who decides the school of origin when a family moves twice.",
-                ("enrollment",), ("mckinney-vento", "foster-care"), "JFABD", handler="ombuds2"),
+                ("enrollment",), ("mckinney-vento", "foster-care"), "JFABD"),
     DemoConcern(9, "phone", "parent_guardian", "A foster parent was told the student must change schools within two days.",
                 ("transportation", "enrollment"), ("foster-care",), "JFABE", passage="school of origin",
                 name="Gregory Fields", contact="555-0188", status="informal_resolution"),
@@ -56,7 +56,7 @@ DEMO_CONCERNS: tuple[DemoConcern, ...] = (
                 ("enrollment",), ("foster-care",), "JFABE", passage="records", name="Riverbend Family Services",
                 contact="intake@riverbendfamily.example.org"),
     DemoConcern(60, "walk_in", "student", "A student in foster care was not told who the district's point of contact is.",
-                ("communication",), ("foster-care",), "JFABE", handler="ombuds2", status="resolved",
+                ("communication",), ("foster-care",), "JFABE", status="resolved",
                 outcome="The student met the foster care liaison; the school posted the contact in the office."),
     DemoConcern(15, "phone", "parent_guardian", "A parent says the suspension letter was only in English.",
                 ("discipline", "language-access"), ("english-learners", "latinx"), "JD", name="Rosa María Cárdenas"),
@@ -64,7 +64,7 @@ DEMO_CONCERNS: tuple[DemoConcern, ...] = (
                 ("discipline",), ("latinx",), "JD", passage="suspension"),
     DemoConcern(41, "email", "parent_guardian", "A parent of a student with an IEP says a removal was not counted toward the limit.",
                 ("discipline", "special-education"), ("special-education",), "JD", name="Daniel Whitaker",
-                contact="d.whitaker@example.org", handler="ombuds2", status="informal_resolution"),
+                contact="d.whitaker@example.org", status="informal_resolution"),
     DemoConcern(70, "feedback_platform", "student", "A student reports being misgendered in a discipline hearing record.",
                 ("discipline", "bullying"), ("lgbtqia",), "JD"),
     DemoConcern(18, "walk_in", "parent_guardian", "Interpretation was not offered at a meeting about an English learner's services.",
@@ -79,7 +79,7 @@ DEMO_CONCERNS: tuple[DemoConcern, ...] = (
     DemoConcern(84, "feedback_platform", "community_member", "A community group asks how families can see how bullying reports end.",
                 ("bullying", "communication"), (), "JICFB"),
     DemoConcern(23, "email", "employee", "An employee says a grievance deadline ran while they were on approved leave.",
-                ("employment",), (), "GAE", name="Terrence Bailey", contact="t.bailey@example.org", handler="ombuds2"),
+                ("employment",), (), "GAE", name="Terrence Bailey", contact="t.bailey@example.org"),
     DemoConcern(45, "phone", "employee", "An employee asks whether a complaint about a supervisor must go through the supervisor.",
                 ("employment",), (), "GAE", name="Priscilla Yamamoto"),
     DemoConcern(39, "walk_in", "parent_guardian", "A parent could not find family engagement events in their home language.",

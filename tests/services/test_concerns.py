@@ -22,9 +22,10 @@ NAME, CONTACT = "Dolores Quintanilla", "dq@example.org"
 
 @pytest.fixture
 def people(session: Session) -> dict[str, Actor]:
-    # The demo's ombuds lead (ombuds), a staff member handling concerns (ombuds2), and one who is neither.
+    # The demo's ombuds is the ombuds lead; a staff member handling concerns, and one who is neither.
+    handler = accounts.create_user(session, Actor.system(), "ombuds2", "demo-password-123", ["ombuds"])
     other = accounts.create_user(session, Actor.system(), "ombuds3", "demo-password-123", ["ombuds"])
-    return {"handler": who(session, "ombuds2"), "lead": who(session, "ombuds"), "other": Actor.of(other)}
+    return {"handler": Actor.of(handler), "lead": who(session, "ombuds"), "other": Actor.of(other)}
 
 
 def new(session: Session, actor: Actor, **extra: object) -> concerns.Concern:

@@ -39,8 +39,13 @@ def test_concerns_are_for_ombuds_staff_only(client: FlaskClient, app: Flask) -> 
         client.post("/logout")
 
 
-def test_the_handler_reads_the_identity_another_ombuds_does_not(client: FlaskClient) -> None:
+def test_the_handler_reads_the_identity_another_ombuds_does_not(client: FlaskClient, session: Session) -> None:
     """The demo's ombuds is the ombuds lead and handles what they record; ombuds2 is neither."""
+    from policyflow.services import accounts
+    from policyflow.services.actors import Actor
+
+    accounts.create_user(session, Actor.system(), "ombuds2", "demo-password", ["ombuds"])
+    session.commit()
     login(client, "ombuds")
     detail = _intake(client)
     page = client.get(detail).get_data(as_text=True)
