@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from policyflow.core.anchoring import reanchor_many
@@ -208,13 +208,22 @@ def get(session: Session, actor: Actor, concern_id: int) -> ConcernView:
 
 
 def list_concerns(session: Session, actor: Actor, *, status: str = "", theme: str = "", subgroup: str = "",
-                  policy_code: str = "") -> list[Concern]:
-    """De-identified facts of every concern, newest first (ombuds staff only)."""
+                  policy_code: str = "", q: str = "") -> list[Concern]:
+    """De-identified facts of every concern, newest first (ombuds staff only); ``q`` searches the summary,
+    the school or department and the outcome (never names: the list is for any ombuds staff member)."""
     if not is_ombuds(actor):
         raise PermissionDenied("Concerns are for ombuds staff only: the office hears them in confidence.")
     query = select(Concern).order_by(Concern.received_on.desc(), Concern.id.desc())
     if status:
         query = query.where(Concern.status == status)
+    words = (q or "").split()
+    if len(" ".join(words)) > MAX_SHORT:
+        raise InvalidValue(f"Search words are limited to {MAX_SHORT} characters.")
+    for word in words:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(Concern.summary.ilike(pattern, escape="\\"),
+                                Concern.school_or_department.ilike(pattern, escape="\\"),
+                                Concern.outcome.ilike(pattern, escape="\\")))
     if policy_code:
         query = query.where(Concern.id.in_(select(ConcernPolicy.concern_id).join(Policy, Policy.id == ConcernPolicy.policy_id)
                                            .where(Policy.code == policy_code.upper())))

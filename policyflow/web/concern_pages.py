@@ -53,11 +53,11 @@ def _labels() -> dict[str, Any]:
 @blueprint.route("/concerns")
 @ombuds_required
 def concern_list() -> str:
-    filters = {key: request.args.get(key, "") for key in ("status", "theme", "subgroup", "policy")}
+    filters = {key: request.args.get(key, "") for key in ("status", "theme", "subgroup", "policy", "q")}
     if filters["status"] and filters["status"] not in CONCERN_STATUSES:
         raise InvalidValue(f"The status is one of: {', '.join(CONCERN_STATUSES)}.")
     items = concerns.list_concerns(db(), actor(), status=filters["status"], theme=filters["theme"], subgroup=filters["subgroup"],
-                                   policy_code=filters["policy"])
+                                   policy_code=filters["policy"], q=filters["q"])
     return render_template("concerns/list.html", items=items, filters=filters, labels=_labels())
 
 

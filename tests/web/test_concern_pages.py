@@ -190,3 +190,13 @@ def test_a_passage_typed_at_intake_must_be_in_the_policy(client: FlaskClient) ->
     nameless = client.post("/concerns/new", data={"received_on": "2026-03-01", "channel": "phone", "raised_by": "student",
                                                   "summary": "x", "passage": "suspension"})
     assert nameless.status_code == 422 and "Name the policy the passage is from." in nameless.get_data(as_text=True)
+
+
+def test_the_list_searches_the_facts_never_the_names(client: FlaskClient) -> None:
+    login(client, "ombuds")
+    _intake(client, summary="Buses skip the stop near the Maplewood shelter.")
+    found = client.get("/concerns?q=maplewood+shelter").get_data(as_text=True)
+    assert "JFABD" in found and re.search(r"Concern \d+", found)
+    assert "No concerns match." in client.get(f"/concerns?q={NAME.split()[0]}").get_data(as_text=True)
+    assert "No concerns match." in client.get("/concerns?q=100%25_").get_data(as_text=True)  # wildcards are just characters
+    assert client.get("/concerns?q=" + "x" * 201).status_code == 422

@@ -49,7 +49,8 @@ def _require_ombuds() -> None:
 def list_concerns() -> dict[str, Any]:
     _require_ombuds()
     items = concerns.list_concerns(db(), actor(), status=request.args.get("status", ""), theme=request.args.get("theme", ""),
-                                   subgroup=request.args.get("subgroup", ""), policy_code=request.args.get("policy", ""))
+                                   subgroup=request.args.get("subgroup", ""), policy_code=request.args.get("policy", ""),
+                                   q=request.args.get("q", ""))
     return {"items": [concern_json(c) for c in items], "total": len(items)}
 
 

@@ -684,7 +684,7 @@ CONCERN_PATHS: dict[str, Any] = {
     "/concerns": {
         "get": {"summary": "Concerns, de-identified (ombuds staff only; 403 for anyone else)",
                 "parameters": [{"name": key, "in": "query", "schema": {"type": "string"}}
-                               for key in ("status", "theme", "subgroup", "policy")],
+                               for key in ("status", "theme", "subgroup", "policy", "q")],
                 "responses": {"200": _json(_ref("ConcernList"), "Newest first"), **_problems(401, 403, 422)}},
         "post": {
             "summary": "Record a concern (ombuds staff only); the identity is sealed at once",
