@@ -3,7 +3,7 @@ working notes, consent, referral and the documented exception."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -13,7 +13,7 @@ from policyflow.core.errors import InvalidValue, PermissionDenied, PolicyflowErr
 from policyflow.models import CONCERN_CHANNELS, CONCERN_RAISERS, CONCERN_STATUSES
 from policyflow.services import concerns, equity
 from policyflow.web.pages import _requires, blueprint
-from policyflow.web.requests import actor, db, vocabularies
+from policyflow.web.requests import actor, db, form_date, vocabularies
 
 ombuds_required = _requires(concerns.is_ombuds, "Concerns are for ombuds staff only: the office hears them in confidence.")
 CHANNEL_LABELS = {"phone": "Phone", "email": "E-mail", "walk_in": "Walk-in", "feedback_platform": "The district's feedback platform",
@@ -31,16 +31,6 @@ def subgroups() -> dict[str, str]:
     """The student and staff groups of the equity assessment: one list for concerns and assessments."""
     definition = equity.current_definition(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir)
     return dict(definition.question("groups").options)
-
-
-def _date(name: str) -> date | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidValue(f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD).") from None
 
 
 def _labels() -> dict[str, Any]:
@@ -80,7 +70,7 @@ def concern_new() -> Response | tuple[str, int]:
                 raise InvalidValue("Name the policy the passage is from.")
             links[0] = _passage_link(codes[0], quote)
         concern = concerns.record(
-            db(), actor(), received_on=_date("received_on"), channel=request.form.get("channel"),
+            db(), actor(), received_on=form_date("received_on"), channel=request.form.get("channel"),
             raised_by=request.form.get("raised_by"), summary=request.form.get("summary"),
             themes=request.form.getlist("themes"), subgroups=request.form.getlist("subgroups"),
             school_or_department=request.form.get("school_or_department"), name=request.form.get("name"),
@@ -151,7 +141,7 @@ def concern_note(concern_id: int) -> Response | tuple[str, int]:
 def concern_consent(concern_id: int) -> Response | tuple[str, int]:
     return _act(concern_id, "Consent recorded.", lambda: concerns.record_consent(
         db(), actor(), concern_id, what=request.form.get("what"), with_whom=request.form.get("with_whom"),
-        given_on=_date("given_on"), now=_now()))
+        given_on=form_date("given_on"), now=_now()))
 
 
 @blueprint.route("/concerns/<int:concern_id>/consents/<int:consent_id>/revoke", methods=["POST"])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from datetime import date
+
+from flask import Flask, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from policyflow.core.errors import InvalidValue
 from policyflow.core.vocabulary import Vocabularies, load_vocabularies
 from policyflow.services.actors import Actor
 from policyflow.services.policies import StoreSettings
@@ -25,6 +28,17 @@ def store_settings() -> StoreSettings:
 def vocabularies() -> Vocabularies:
     """The district's word lists from the configured workflows folder."""
     return load_vocabularies(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir)
+
+
+def form_date(name: str) -> date | None:
+    """A date field of the submitted form (YYYY-MM-DD); None when left empty."""
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidValue(f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD).") from None
 
 
 def actor() -> Actor:

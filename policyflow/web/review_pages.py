@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -15,17 +14,7 @@ from policyflow.core.workflow import to_mermaid
 from policyflow.models import Review
 from policyflow.services import annotations, concerns, decisions, policies, reviews
 from policyflow.web.pages import blueprint, editor_required, staff_required
-from policyflow.web.requests import actor, db
-
-
-def _date(name: str) -> date | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidValue(f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD).") from None
+from policyflow.web.requests import actor, db, form_date
 
 
 def _now() -> Any:
@@ -82,8 +71,8 @@ def start_review(code: str) -> Response | tuple[str, int]:
     policy = policies.get_policy(db(), actor(), code)
     definition = reviews.load_named_workflow(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir,
                                              request.form.get("workflow", ""))
-    review = reviews.start_review(db(), actor(), policy, definition, comment_opens_on=_date("comment_opens_on"),
-                                  comment_closes_on=_date("comment_closes_on"),
+    review = reviews.start_review(db(), actor(), policy, definition, comment_opens_on=form_date("comment_opens_on"),
+                                  comment_closes_on=form_date("comment_closes_on"),
                                   legal_basis=request.form.get("legal_basis"), now=_now())
     chosen = request.form.getlist("concerns")
     if chosen:
@@ -107,7 +96,7 @@ def review_action(review_id: int) -> Response | tuple[str, int]:
     try:
         reviewed = reviews.perform_action(db(), actor(), review_id, action, request.form.get("note", ""),
                                           expected_state=request.form.get("expected_state") or None, now=_now(),
-                                          effective_date=_date("effective_date"))
+                                          effective_date=form_date("effective_date"))
     except PolicyflowError as error:
         db().rollback()
         return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)
@@ -122,7 +111,7 @@ def review_decision(review_id: int) -> Response | tuple[str, int]:
     try:
         record = decisions.decide(db(), actor(), review_id, decision=request.form.get("decision", ""),
                                   version=request.form.get("version", ""), note=request.form.get("note", ""),
-                                  effective_date=_date("effective_date"), now=_now())
+                                  effective_date=form_date("effective_date"), now=_now())
     except PolicyflowError as error:
         db().rollback()
         return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)
@@ -150,8 +139,8 @@ def review_recusal(review_id: int) -> Response | tuple[str, int]:
 def review_schedule(review_id: int) -> Response | tuple[str, int]:
     current = reviews.get_review(db(), actor(), review_id)
     try:
-        reviews.schedule(db(), actor(), current, comment_opens_on=_date("comment_opens_on"),
-                         comment_closes_on=_date("comment_closes_on"), legal_basis=request.form.get("legal_basis"))
+        reviews.schedule(db(), actor(), current, comment_opens_on=form_date("comment_opens_on"),
+                         comment_closes_on=form_date("comment_closes_on"), legal_basis=request.form.get("legal_basis"))
     except PolicyflowError as error:
         db().rollback()
         return render_review(reviews.get_review(db(), actor(), review_id), error=error.message, status=error.status)

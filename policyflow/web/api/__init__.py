@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
@@ -75,6 +76,16 @@ def _field(body: dict[str, Any], name: str, kind: type, *, required: bool = True
     if kind is dict and not isinstance(value, dict):
         raise InvalidValue(f"The field '{name}' must be an object.")
     return value
+
+
+def _date_field(body: dict[str, Any], name: str) -> date | None:
+    raw = _field(body, name, str, required=False)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidValue(f"The field '{name}' must be a date written as YYYY-MM-DD.") from None
 
 
 def _query_int(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:

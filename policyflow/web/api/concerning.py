@@ -6,7 +6,6 @@ concern's identity and working notes appear only for the staff member handling i
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import current_app, request, url_for
@@ -14,7 +13,7 @@ from flask import current_app, request, url_for
 from policyflow.core.errors import InvalidValue, PermissionDenied
 from policyflow.models import Concern
 from policyflow.services import concerns, equity
-from policyflow.web.api import _field, _json_body, _require_user, blueprint
+from policyflow.web.api import _date_field, _json_body, _require_user, blueprint
 from policyflow.web.requests import actor, db, vocabularies
 
 
@@ -61,16 +60,6 @@ def get_concern(concern_id: int) -> dict[str, Any]:
     return concern_json(view.concern, view)
 
 
-def _date(body: dict[str, Any], name: str) -> date | None:
-    raw = _field(body, name, str, required=False)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidValue(f"The field '{name}' must be a date written as YYYY-MM-DD.") from None
-
-
 @blueprint.post("/concerns")
 def record_concern() -> tuple[dict[str, Any], int, dict[str, str]]:
     _require_ombuds()
@@ -85,7 +74,7 @@ def record_concern() -> tuple[dict[str, Any], int, dict[str, str]]:
         links.append(concerns.PolicyLink(item["code"], item.get("version"), item.get("start"), item.get("end")))
     definition = equity.current_definition(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir)
     concern = concerns.record(
-        db(), actor(), received_on=_date(body, "received_on"), channel=body.get("channel"), raised_by=body.get("raised_by"),
+        db(), actor(), received_on=_date_field(body, "received_on"), channel=body.get("channel"), raised_by=body.get("raised_by"),
         summary=body.get("summary"), themes=body.get("themes") or [], subgroups=body.get("subgroups") or [],
         school_or_department=body.get("school_or_department"), name=body.get("name"), contact=body.get("contact"), links=links,
         allowed_themes=vocabularies().concern_themes, allowed_subgroups=dict(definition.question("groups").options),

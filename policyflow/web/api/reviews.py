@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import current_app, request, url_for
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from policyflow.core.errors import InvalidValue, PermissionDenied
 from policyflow.models import Decision, Event, Review
 from policyflow.services import decisions, policies, reviews
-from policyflow.web.api import _field, _json_body, _require_user, blueprint
+from policyflow.web.api import _date_field, _field, _json_body, _require_user, blueprint
 from policyflow.web.requests import actor, db
 
 
@@ -68,16 +67,6 @@ def _approval_json(review: Review) -> dict[str, Any] | None:
         "recusals": [{"user": r.user.username, "name": r.user.display_name, "reason": r.reason,
                       "recused_at": r.recused_at.isoformat()} for r in decisions.recusals(db(), review)],
     }
-
-
-def _date_field(body: dict[str, Any], name: str) -> date | None:
-    raw = _field(body, name, str, required=False)
-    if raw is None or raw == "":
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidValue(f"The field '{name}' must be a date written as YYYY-MM-DD.") from None
 
 
 @blueprint.post("/policies/<code>/reviews")
