@@ -21,7 +21,15 @@ from typing import Any
 
 import yaml
 
-from policyflow.core.workflow import WorkflowDefinitionError, YamlChecker, compose_yaml, describe_node, line_of
+from policyflow.core.workflow import (
+    WorkflowDefinitionError,
+    YamlChecker,
+    compose_yaml,
+    describe_node,
+    line_of,
+    modified_stamp,
+    read_definition_text,
+)
 
 FILE_NAME = "equity-assessment.yaml"
 QUESTION_TYPES = ("text", "choice", "multi_choice")
@@ -278,13 +286,7 @@ def load_assessment_text(text: str, source_label: str) -> AssessmentDefinition:
 def load_assessment_file(path: str | Path) -> AssessmentDefinition:
     """One questions file (any name); raises ``WorkflowDefinitionError`` naming the file and line."""
     path = Path(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise WorkflowDefinitionError([f"{path}:{line}: the file is not UTF-8 text"]) from None
-    return replace(load_assessment_text(text, str(path)), path=path)
+    return replace(load_assessment_text(read_definition_text(path), str(path)), path=path)
 
 
 @lru_cache(maxsize=8)
@@ -295,11 +297,7 @@ def _load_cached(path: Path, modified_ns: int) -> AssessmentDefinition:
 def load_assessment(folder: str | Path) -> AssessmentDefinition:
     """The questions in ``folder``/equity-assessment.yaml, re-read when the file changes."""
     path = Path(folder) / FILE_NAME
-    try:
-        modified = path.stat().st_mtime_ns
-    except OSError as error:
-        raise WorkflowDefinitionError([f"{path}:1: cannot be read ({error.strerror})"]) from None
-    return _load_cached(path, modified)
+    return _load_cached(path, modified_stamp(path))
 
 
 @lru_cache(maxsize=32)

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import yaml
 
-from policyflow.core.workflow import WorkflowDefinitionError, YamlChecker, compose_yaml, describe_node, line_of
+from policyflow.core.workflow import (
+    WorkflowDefinitionError,
+    YamlChecker,
+    compose_yaml,
+    describe_node,
+    line_of,
+    modified_stamp,
+    read_definition_text,
+)
 
 FILE_NAME = "vocabularies.yaml"
 _TERM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -83,14 +91,10 @@ def load_vocabularies_text(text: str, source_label: str) -> Vocabularies:
 
 @lru_cache(maxsize=8)
 def _load_cached(path: Path, modified_ns: int) -> Vocabularies:
-    return load_vocabularies_text(path.read_text(encoding="utf-8"), str(path))
+    return load_vocabularies_text(read_definition_text(path), str(path))
 
 
 def load_vocabularies(folder: str | Path) -> Vocabularies:
     """The lists in ``folder``/vocabularies.yaml, re-read when the file changes."""
     path = Path(folder) / FILE_NAME
-    try:
-        modified = path.stat().st_mtime_ns
-    except OSError as error:
-        raise WorkflowDefinitionError([f"{path}:1: cannot be read ({error.strerror})"]) from None
-    return _load_cached(path, modified)
+    return _load_cached(path, modified_stamp(path))

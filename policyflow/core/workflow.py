@@ -654,16 +654,28 @@ def load_workflow_text(text: str, name: str, source_label: str) -> WorkflowDefin
     )
 
 
-def load_workflow(path: str | Path) -> WorkflowDefinition:
-    """Load and validate one definition file; raises ``WorkflowDefinitionError`` listing every problem."""
-    path = Path(path)
+def read_definition_text(path: Path) -> str:
+    """A definition file's text; a file that is not UTF-8 is reported with its file and line."""
     data = path.read_bytes()
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise WorkflowDefinitionError([f"{path}:{line}: the file is not UTF-8 text"]) from None
-    definition = load_workflow_text(text, path.stem, str(path))
+
+
+def modified_stamp(path: Path) -> int:
+    """The file's modification time, the cache key that makes an edited file be read again."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError as error:
+        raise WorkflowDefinitionError([f"{path}:1: cannot be read ({error.strerror})"]) from None
+
+
+def load_workflow(path: str | Path) -> WorkflowDefinition:
+    """Load and validate one definition file; raises ``WorkflowDefinitionError`` listing every problem."""
+    path = Path(path)
+    definition = load_workflow_text(read_definition_text(path), path.stem, str(path))
     return replace(definition, path=path)
 
 
