@@ -138,6 +138,17 @@ def users_create(ctx: _Context, name: str, roles: tuple[str, ...], display_name:
         click.echo(f"Created {user.username} ({', '.join(sorted(user.roles))}).")
 
 
+@users.command("reset-password", help="Set a new password for NAME (asked for unless given); every session and API "
+                                       "token of theirs ends.")
+@click.argument("name")
+@click.password_option(envvar="POLICYFLOW_NEW_PASSWORD")
+@pass_context
+def users_reset_password(ctx: _Context, name: str, password: str) -> None:
+    with ctx.session() as session:
+        user = accounts.reset_password(session, Actor.system(), name, password)
+        click.echo(f"New password set for {user.username}; their other sessions and API tokens no longer work.")
+
+
 @main.group(help="API tokens.")
 def tokens() -> None:
     pass

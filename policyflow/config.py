@@ -24,6 +24,7 @@ class Settings:
     proxy_count: int
     ratelimit_storage_url: str = "memory://"  # production with several processes: redis://host:6379/0
     comment_rate_limit: str = "10 per hour;30 per day"
+    login_rate_limit: str = "5 per 15 minutes"  # failed sign-ins per account name, and 4x that per visitor
     periodic_review_lead_days: int = 60  # a published policy's periodic review starts this long before its date
     concern_retention_days: int = 365  # a closed concern's identity and working notes are deleted this long after
 
@@ -46,6 +47,7 @@ class Settings:
             proxy_count=_positive_int(env, "POLICYFLOW_PROXY_COUNT", 0, minimum=0),
             ratelimit_storage_url=env.get("POLICYFLOW_RATELIMIT_STORAGE_URL") or "memory://",
             comment_rate_limit=env.get("POLICYFLOW_COMMENT_RATE_LIMIT") or "10 per hour;30 per day",
+            login_rate_limit=env.get("POLICYFLOW_LOGIN_RATE_LIMIT") or "5 per 15 minutes",
             periodic_review_lead_days=_positive_int(env, "POLICYFLOW_PERIODIC_REVIEW_LEAD_DAYS", 60, minimum=0),
             concern_retention_days=_positive_int(env, "POLICYFLOW_CONCERN_RETENTION_DAYS", 365, minimum=0),
         )

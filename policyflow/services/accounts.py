@@ -41,8 +41,7 @@ def create_user(session: Session, actor: Actor, username: str, password: str, ro
         raise InvalidValue(f"Unknown role(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(ROLES)}.")
     if "ombuds_lead" in roles and "ombuds" not in roles:
         raise InvalidValue("The ombuds lead is a member of ombuds staff: give the role 'ombuds' too.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidValue(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    _check_new_password(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"The username {username!r} is taken.")
     position = (position or "").strip() or None
@@ -69,6 +68,59 @@ def authenticate(session: Session, username: str, password: str) -> User:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+MAX_PASSWORD_LENGTH = 1024
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidValue(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidValue(f"A password is at most {MAX_PASSWORD_LENGTH} characters.")
+
+
+def change_password(session: Session, actor: Actor, current: str, new: str, *, revoke_tokens: bool) -> User:
+    """The user's own change: every other signed-in session of theirs ends (a new session generation),
+    and their API tokens too when they ask, as after a password that may have leaked."""
+    user = actor.user
+    if user is None:
+        raise PermissionDenied("Sign in to change your password.")
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise InvalidValue("Your current password is not right.") from None
+    _check_new_password(new)
+    if new == current:
+        raise InvalidValue("The new password is the same as the current one.")
+    revoked = _set_password(session, actor, user, new, revoke_tokens=revoke_tokens)
+    audit.record(session, actor, "user.password_changed", f"user:{user.username}", data={"tokens_revoked": revoked})
+    return user
+
+
+def reset_password(session: Session, actor: Actor, username: str, new: str) -> User:
+    """An administrator's reset (the command line): the user's sessions and tokens all end."""
+    if not (actor.is_system or "admin" in actor.roles):
+        raise PermissionDenied("Only administrators reset other people's passwords.")
+    user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"There is no user {username!r}.")
+    _check_new_password(new)
+    revoked = _set_password(session, actor, user, new, revoke_tokens=True)
+    audit.record(session, actor, "user.password_reset", f"user:{user.username}", data={"tokens_revoked": revoked})
+    return user
+
+
+def _set_password(session: Session, actor: Actor, user: User, new: str, *, revoke_tokens: bool) -> int:
+    user.password_hash = hash_password(new)
+    user.session_generation += 1  # every copy of every session cookie of theirs stops working
+    revoked = 0
+    if revoke_tokens:
+        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+            token.revoked_at = utcnow()
+            revoked += 1
+    session.flush()
+    return revoked
 
 
 def user_by_id(session: Session, user_id: int) -> User | None:

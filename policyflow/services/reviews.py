@@ -84,7 +84,8 @@ def get_review(session: Session, actor: Actor, review_id: int, *, lock: bool = F
 
 def list_reviews(session: Session, actor: Actor, *, state: str = "", policy_code: str = "",
                  active_only: bool = False) -> list[Review]:
-    _require_staff(actor)
+    if not actor.is_staff:
+        raise PermissionDenied("The list of reviews is for district staff; open comment periods are on the public home page.")
     query = select(Review).join(Review.policy).order_by(Review.started_at.desc(), Review.id.desc())
     if state:
         query = query.where(Review.state == state)

@@ -13,7 +13,7 @@ from policyflow.models import Policy
 from policyflow.services import annotations, policies
 from policyflow.services.actors import Actor
 from policyflow.web.pages import blueprint, staff_required
-from policyflow.web.requests import actor, db, vocabularies
+from policyflow.web.requests import actor, db, flash_problem, vocabularies
 
 FILTERS = ("tag", "status", "visibility", "author")
 
@@ -74,8 +74,7 @@ def add_note(code: str, number: int) -> Response:
                                   tags=tags, blocking=request.form.get("blocking") == "on",
                                   allowed_tags=vocabularies().annotation_tags)
     except PolicyflowError as error:
-        db().rollback()
-        flash(error.message, "error")
+        flash_problem(error)
         return redirect(back + "#add-note")
     flash("Note added.", "success")
     return redirect(back + f"#note-{note.id}")
@@ -103,8 +102,7 @@ def _act(annotation_id: int, change: Any, done: str) -> Response:
     try:
         change()
     except PolicyflowError as error:
-        db().rollback()
-        flash(error.message, "error")
+        flash_problem(error)
     else:
         flash(done, "success")
     return redirect(back + f"#note-{annotation_id}")
@@ -131,8 +129,7 @@ def reattach_note(annotation_id: int, number: int) -> Response:
         annotations.reattach(db(), current, annotation_id, number, start=span[0] if span else None,
                              end=span[1] if span else None)
     except PolicyflowError as error:
-        db().rollback()
-        flash(error.message, "error")
+        flash_problem(error)
     else:
         flash("Note re-attached." if quote else "Placement confirmed.", "success")
     return redirect(back + f"#note-{annotation_id}")

@@ -26,6 +26,7 @@ from policyflow.web import (
     pages,
     public_pages,
     report_pages,
+    request_log,
     requests,
     review_pages,
     search_pages,
@@ -80,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     requests.init_app(app)
+    request_log.init_app(app)  # after: its line is written while the request's session is still open
     security.init_app(app)
     limits.init_app(app)
     register_filters(app)

@@ -6,11 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from policyflow.core.errors import NotAuthenticated
+from policyflow.core.errors import NotAuthenticated, PolicyflowError
 from policyflow.models import User
 from policyflow.services import accounts, audit
 from policyflow.services.actors import Actor
 from policyflow.web.extensions import login_manager
+from policyflow.web.limits import limit_sign_ins
 from policyflow.web.requests import db
 
 blueprint = Blueprint("auth", __name__)
@@ -50,6 +51,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
+@limit_sign_ins
 def login() -> str | Response:
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
@@ -81,3 +83,26 @@ def logout() -> Response:
     logout_user()
     flash("You are signed out.", "success")
     return redirect(url_for("pages.home"))
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+def change_password() -> str | Response | tuple[str, int]:
+    """Change one's own password; every other browser signed in as this user is signed out."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    error = None
+    if request.method == "POST":
+        try:
+            user = accounts.change_password(db(), Actor.of(current_user.user), request.form.get("current_password", ""),
+                                            request.form.get("new_password", ""),
+                                            revoke_tokens=request.form.get("revoke_tokens") == "on")
+        except PolicyflowError as problem:
+            db().rollback()
+            error, status = problem.message, problem.status
+        else:
+            login_user(WebUser(user))  # this browser stays signed in, with the new session generation
+            flash("Your password is changed. Any other browser signed in as you has been signed out.", "success")
+            return redirect(url_for("pages.dashboard"))
+    if error:
+        return render_template("account/password.html", error=error, min_length=accounts.MIN_PASSWORD_LENGTH), status
+    return render_template("account/password.html", error=None, min_length=accounts.MIN_PASSWORD_LENGTH)

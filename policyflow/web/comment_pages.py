@@ -24,7 +24,7 @@ from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Com
 from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.pages import blueprint, staff_required
-from policyflow.web.requests import actor, db, vocabularies
+from policyflow.web.requests import actor, db, flash_problem, vocabularies
 
 PAGE_SIZE = 25
 GROUP_PAGE_LIMIT = 500
@@ -186,8 +186,7 @@ def _change(review_id: int, anchor: str, change: Callable[[], str]) -> Response:
     try:
         done = change()
     except PolicyflowError as error:
-        db().rollback()
-        flash(error.message, "error")
+        flash_problem(error)
     else:
         flash(done, "success")
     return redirect(_back(review_id) + anchor)

@@ -1,4 +1,4 @@
-"""Rate limits for what anyone may send without an account (comments), shared across processes.
+"""Rate limits for what anyone may send without an account (comments, sign-in attempts), shared across processes.
 
 The limiter counts per visitor without keeping the visitor's address: the key is an HMAC of the
 address with the app's secret, so neither the limiter's storage (Redis in production) nor anything
@@ -14,12 +14,24 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from limits import parse_many
+from werkzeug.wrappers import Response
+
+
+def _keyed(value: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def visitor_key() -> str:
-    address = request.remote_addr or "unknown"
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, address.encode(), hashlib.sha256).hexdigest()[:32]
+    return _keyed(request.remote_addr or "unknown")
+
+
+def account_key() -> str:
+    """The account name tried, keyed like the visitor: the limiter's storage never holds a username."""
+    sent = request.get_json(silent=True) if request.is_json else request.form
+    username = sent.get("username", "") if isinstance(sent, dict) or hasattr(sent, "getlist") else ""
+    return "account:" + _keyed(str(username).strip().lower())
 
 
 limiter = Limiter(key_func=visitor_key, default_limits=[], headers_enabled=True)
@@ -40,6 +52,37 @@ def limit_comments(view: Callable[..., Any]) -> Callable[..., Any]:
     """Limit comment submissions per visitor (POLICYFLOW_COMMENT_RATE_LIMIT, default 10 per hour and 30 per day)."""
     return limiter.limit(_comment_limit, methods=["POST"], exempt_when=_exempt,
                          error_message="You have sent many comments in a short time. Please wait a while and try again.")(view)
+
+
+def _login_limit() -> str:
+    return current_app.config.get("LOGIN_RATE_LIMIT") or current_app.config["POLICYFLOW_SETTINGS"].login_rate_limit
+
+
+def _visitor_login_limit() -> str:
+    """A visitor trying many account names gets four times one account's allowance."""
+    return ";".join(f"{item.amount * 4} per {item.multiples} {item.GRANULARITY.name}" for item in parse_many(_login_limit()))
+
+
+def _sign_in_refusal() -> str:
+    longest = max(item.get_expiry() for item in parse_many(_login_limit()))
+    wait = f"{longest // 60} minutes" if longest >= 120 else f"{longest} seconds"
+    return (f"Too many failed sign-in attempts. For the safety of everyone's records, wait {wait} and try again, "
+            "or ask an administrator to reset your password.")
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+def limit_sign_ins(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Throttle password guessing: only failed sign-ins count, per account name and per visitor
+    (POLICYFLOW_LOGIN_RATE_LIMIT, default 5 per 15 minutes). Once over, even the right password waits."""
+    # Shared scopes: the sign-in page and the API's token exchange count against one allowance.
+    per_account = limiter.shared_limit(_login_limit, scope="sign-in-account", key_func=account_key, methods=["POST"],
+                                       deduct_when=_failed, error_message=_sign_in_refusal)
+    per_visitor = limiter.shared_limit(_visitor_login_limit, scope="sign-in-visitor", methods=["POST"], deduct_when=_failed,
+                                       error_message=_sign_in_refusal)
+    return per_visitor(per_account(view))
 
 
 def init_app(app: Flask) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, flash, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from policyflow.core.errors import InvalidValue
+from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied, PolicyflowError
 from policyflow.core.vocabulary import Vocabularies, load_vocabularies
 from policyflow.services.actors import Actor
 from policyflow.services.policies import StoreSettings
@@ -39,6 +39,15 @@ def form_date(name: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise InvalidValue(f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD).") from None
+
+
+def flash_problem(error: PolicyflowError) -> None:
+    """A form's mistake goes back to the page as a message; a refusal (403, 404) stays an error response,
+    so a form never answers "done, with a note" for something the user may not touch or see."""
+    if isinstance(error, PermissionDenied | NotFound):
+        raise error
+    db().rollback()
+    flash(error.message, "error")
 
 
 def actor() -> Actor:

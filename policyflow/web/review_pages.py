@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from policyflow.core.conditions import CONDITIONS
 from policyflow.core.diagram import workflow_svg
-from policyflow.core.errors import InvalidValue, PolicyflowError
+from policyflow.core.errors import InvalidValue, NotFound, PolicyflowError
 from policyflow.core.workflow import to_mermaid
 from policyflow.models import Review
 from policyflow.services import annotations, concerns, decisions, policies, reviews
@@ -156,7 +156,10 @@ def workflow(name: str) -> str:
     if current_review is not None:
         definition = reviews.definition_of(current_review)  # the definition the review runs on
     else:
-        definition = reviews.load_named_workflow(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir, name)
+        try:
+            definition = reviews.load_named_workflow(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir, name)
+        except InvalidValue as unknown:
+            raise NotFound(unknown.message) from None
     current = current_review.state if current_review else None
     return render_template("workflows/show.html", definition=definition, review=current_review,
                            svg=workflow_svg(definition, current), mermaid=to_mermaid(definition, current),

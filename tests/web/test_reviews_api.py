@@ -122,6 +122,6 @@ def test_workflow_pages(client: FlaskClient) -> None:
     review_id = client.get("/api/v1/reviews?policy=GAE", headers=api_token(client, "reviewer")).get_json()["items"][0]["id"]
     page = client.get(f"/workflows/standard-review?review={review_id}").get_data(as_text=True)
     assert "Leadership approval (current)" in page
-    assert client.get("/workflows/unknown").status_code == 422
+    assert client.get("/workflows/unknown").status_code == 404
     client.post("/logout")
     assert client.get("/workflows/standard-review").status_code == 302

@@ -15,6 +15,7 @@ from policyflow.core.redline import inline_html
 from policyflow.models import Policy, PolicyVersion
 from policyflow.services import accounts, policies
 from policyflow.web.api.openapi import openapi_document
+from policyflow.web.limits import limit_sign_ins
 from policyflow.web.requests import actor, db, store_settings
 
 blueprint = Blueprint("api", __name__)
@@ -137,6 +138,7 @@ def version_json(policy: Policy, version: PolicyVersion, *, with_text: bool) -> 
 
 
 @blueprint.post("/tokens")
+@limit_sign_ins
 def create_token() -> tuple[dict[str, Any], int]:
     body = _json_body()
     user = accounts.authenticate(db(), _field(body, "username", str), _field(body, "password", str))

@@ -1,0 +1,80 @@
+"""One structured (JSON) log line per request, with nothing personal in it.
+
+The ombuds office promises anonymous and confidential commenters that nothing identifies them, and the
+logs are part of that promise: a line carries the route's pattern (never the raw path: a comment
+receipt's path is a secret link), the ids in it, the method, status, duration, the signed-in user's id
+(staff accountability; never a commenter's) and a request id, and never a query string, a form field,
+a body, a header or an address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, g, request
+from sqlalchemy import inspect
+from werkzeug.wrappers import Response
+
+log = logging.getLogger("policyflow.requests")
+SECRET_PATH_PARTS = frozenset({"token"})  # view arguments that are capabilities, not ids
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
+                                "logger": record.name}
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        else:
+            line["message"] = record.getMessage()
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _fields(response: Response) -> dict[str, Any]:
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    ids = {name: value for name, value in (request.view_args or {}).items() if name not in SECRET_PATH_PARTS}
+    fields: dict[str, Any] = {"event": "request", "request_id": g.get("request_id"), "method": request.method,
+                              "route": rule or "(no route)", "ids": ids, "status": response.status_code,
+                              "duration_ms": round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1),
+                              "bytes": response.calculate_content_length()}
+    user_id = _user_id()
+    if user_id is not None:
+        fields["user_id"] = user_id
+    return fields
+
+
+def _user_id() -> int | None:
+    """The id of the user this request already loaded (token or session), read without touching the database:
+    the request's session may be closed or handed to a streaming download by now."""
+    login = g.get("_login_user")
+    user = g.get("api_user") or getattr(login, "user", None)
+    if user is None:
+        return None
+    identity = inspect(user).identity
+    return identity[0] if identity else None
+
+
+def init_app(app: Flask) -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLines())
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False  # one line per request, not a second copy through the root logger
+
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        g.request_id = uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        if request.endpoint != "static":
+            log.info("request", extra={"fields": _fields(response)})
+        response.headers.setdefault("X-Request-Id", g.get("request_id", ""))
+        return response
