@@ -11,4 +11,6 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 fi
 "$VENV/bin/ruff" check policyflow tests bench
-"$VENV/bin/python" -m pytest "$@"
+# One test process per core (pytest-xdist); each builds its own SQLite file and PostgreSQL schema.
+# POLICYFLOW_TEST_PROCESSES=0 runs everything in this process (for pdb).
+"$VENV/bin/python" -m pytest -n "${POLICYFLOW_TEST_PROCESSES:-auto}" "$@"
