@@ -33,7 +33,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, inspect, insert, select, text
+from sqlalchemy import Connection, Engine, Table, cast, create_engine, delete, false, func, insert, inspect, select, text
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Date, DateTime, LargeBinary
@@ -236,7 +237,7 @@ def _line(record: Any) -> bytes:
 def _write_jsonl(engine: Engine, path: Path, *, gzipped: bool) -> tuple[dict[str, int], list[str]]:
     counts: dict[str, int] = {}
     digest = hashlib.sha256()
-    handle: IO[bytes] = gzip.open(path, "wb", compresslevel=6) if gzipped else open(path, "wb")  # noqa: SIM115
+    handle: IO[bytes] = gzip.open(path, "wb", compresslevel=6) if gzipped else open(path, "wb")
     with handle, _snapshot(engine) as snapshot:
         encoders = {table["name"]: {name: _encoder(kind) for name, kind in table["columns"]}
                     for table in snapshot.header["tables"]}
@@ -265,11 +266,18 @@ def _native_sqlite_backup(engine: Engine, path: Path) -> tuple[dict[str, int], l
         try:
             source.backup(target)
             target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
-            counts = {table.name: target.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
-                      for table in _tables()}
         finally:
             target.close()
-    return counts, []
+    copy = create_engine(f"sqlite:///{path}")
+    try:
+        with copy.connect() as connection:
+            return _row_counts(connection), []
+    finally:
+        copy.dispose()
+
+
+def _row_counts(connection: Connection) -> dict[str, int]:
+    return {table.name: connection.scalar(select(func.count()).select_from(table)) or 0 for table in _tables()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,7 +324,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
         with opener(path, "rb") as handle:
             header: dict[str, Any] | None = None
             decoders: dict[str, dict[str, Callable[[Any], Any]]] = {}
-            for number, line in enumerate(handle, start=1):  # noqa: B007 - number names the line in messages
+            for number, line in enumerate(handle, start=1):
                 if not line.endswith(b"\n"):
                     raise BackupDamaged(f"{path} is truncated: line {number} is incomplete.")
                 record = json.loads(line)
@@ -390,8 +398,7 @@ def _open_source(path: Path) -> Iterator[_Source]:
     try:
         with _snapshot(engine) as snapshot:
             with engine.connect() as connection:
-                counts = {table.name: connection.scalar(select(func.count()).select_from(table)) or 0
-                          for table in _tables()}
+                counts = _row_counts(connection)
             yield _Source(snapshot.header, snapshot.rows, counts)
     finally:
         engine.dispose()
@@ -464,16 +471,15 @@ def _reset_sequences(connection: Connection) -> None:
     """Rows came with their ids: move each id sequence past the largest, so the next insert gets a new one."""
     for table in _tables():
         for column in table.primary_key.columns:
-            sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:table, :column)"),
-                                         {"table": table.name, "column": column.name})
+            sequence = connection.scalar(select(func.pg_get_serial_sequence(table.name, column.name)))
             if sequence is not None:
-                connection.execute(text(f'SELECT setval(CAST(:sequence AS regclass), coalesce(max("{column.name}"), 0) + 1, false) '
-                                        f'FROM "{table.name}"'), {"sequence": sequence})
+                connection.execute(select(func.setval(cast(sequence, REGCLASS), func.coalesce(func.max(column), 0) + 1,
+                                                      false())))
 
 
 def _verify(connection: Connection, source: _Source, path: Path) -> RestoreReport:
     """Inside the restoring transaction: a failure here rolls every restored row back."""
-    counts = {table.name: connection.scalar(select(func.count()).select_from(table)) or 0 for table in _tables()}
+    counts = _row_counts(connection)
     if counts != source.counts:
         differing = ", ".join(f"{name} {counts.get(name)} of {source.counts.get(name)}"
                               for name in sorted(set(counts) | set(source.counts))
