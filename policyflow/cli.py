@@ -334,11 +334,68 @@ def audit_group() -> None:
 def audit_verify(ctx: _Context) -> None:
     with ctx.session() as session:
         checked, broken = audit.verify(session)
+    _report_audit(checked, broken)
+    if broken is not None:
+        sys.exit(1)
+
+
+def _report_audit(checked: int, broken: int | None) -> None:
     if broken is not None:
         click.echo(f"Audit trail BROKEN at event {broken} (after {checked} good events).", err=True)
-        sys.exit(1)
-    click.echo(f"Audit trail intact: {checked} events verified.")
+    else:
+        click.echo(f"Audit trail intact: {checked} events verified.")
 
+
+@main.command("backup", help="Back up the whole database to PATH: .jsonl.gz or .jsonl (portable JSON lines, restorable "
+                              "into SQLite or PostgreSQL), .sqlite3 or .db (SQLite's own copy of the embedded database).")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@pass_context
+def backup_command(ctx: _Context, path: Path, force: bool) -> None:
+    from policyflow import backup
+
+    try:
+        report = backup.backup(ctx.engine, path, force=force)
+    except PolicyflowError as error:
+        raise click.ClickException(error.message) from None
+    for name in report.skipped_tables:
+        click.echo(f"Not backed up: table {name} is not policyflow's.", err=True)
+    click.echo(f"Backed up {report.total_rows:,} rows of {len(report.rows)} tables to {report.path} "
+               f"({report.size:,} bytes).")
+
+
+@main.command("restore", help="Restore a backup made by 'policyflow backup' into the configured database, which must be "
+                               "empty: checks the whole file first, loads it in one transaction and verifies it.")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace everything the database holds with the backup.")
+@pass_context
+def restore_command(ctx: _Context, path: Path, force: bool) -> None:
+    from policyflow import backup
+
+    try:
+        report = backup.restore(ctx.engine, path, force=force)
+    except PolicyflowError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Restored {report.total_rows:,} rows of {len(report.rows)} tables from {path} "
+               f"(a {report.source_dialect} database at revision {report.revision}).")
+    click.echo(f"Verified: {report.versions_checked:,} policy versions and {report.events_checked:,} audit events intact.")
+
+
+@main.command("check", help="Rebuild every version of every policy and check its SHA-256, and check the audit trail's "
+                             "hash chain; exit 1 naming whatever is damaged.")
+@pass_context
+def check_command(ctx: _Context) -> None:
+    from policyflow.services import integrity
+
+    with ctx.session() as session:
+        report = integrity.check(session)
+    for broken in report.broken:
+        click.echo(f"BROKEN {broken.policy_code} version {broken.number}: {broken.problem}", err=True)
+    click.echo(f"{report.versions:,} versions of {report.policies:,} policies checked: "
+               + (f"{len(report.broken)} damaged." if report.broken else "all intact."))
+    _report_audit(report.events, report.audit_broken_at)
+    if not report.intact:
+        sys.exit(1)
 
 
 @main.group("search", help="The full-text search index.")

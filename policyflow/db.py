@@ -9,6 +9,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option for a connection that only reads, from one consistent snapshot (backups): on SQLite its
+# transaction starts with a plain BEGIN, which takes no write lock, so writers carry on meanwhile (WAL).
+READ_SNAPSHOT = "policyflow_read_snapshot"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
@@ -19,7 +23,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+    """WAL, foreign keys, and BEGIN IMMEDIATE so concurrent writers queue instead of failing (readers of a
+    ``READ_SNAPSHOT`` connection excepted)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -34,7 +39,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        snapshot = connection.get_execution_options().get(READ_SNAPSHOT)
+        connection.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

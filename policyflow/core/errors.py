@@ -73,6 +73,18 @@ class VersionIntegrityError(PolicyflowError):
     status, slug, title = 500, "integrity-error", "Stored version is damaged"
 
 
+class BackupRefused(PolicyflowError):
+    """A backup or restore that would overwrite, mix or lose data, or whose file cannot be trusted; nothing was written."""
+
+    status, slug, title = 409, "backup-refused", "Backup or restore refused"
+
+
+class BackupDamaged(BackupRefused):
+    """A backup file that is truncated, altered or not a policyflow backup at all."""
+
+    slug, title = "backup-damaged", "Backup file is damaged"
+
+
 class ImportProblem(PolicyflowError):
     """One or more files of an import are unusable; nothing was imported."""
 
