@@ -141,7 +141,7 @@ class Server:
                    "--worker-class", args.worker_class]
         if app:
             command.append(app)
-        self.log = open(Path(self.instance) / "server.log", "w")  # noqa: SIM115 - closed in stop()
+        self.log = open(Path(self.instance) / "server.log", "w")  # closed in stop()
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=str(REPO))
         self._wait()
 
