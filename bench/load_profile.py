@@ -48,7 +48,19 @@ def main() -> None:
     app = create_app({"DATABASE_URL": args.url, "WTF_CSRF_ENABLED": False})
     engine = app.config["SESSION_FACTORY"].kw["bind"]
     queries = [0]
-    event.listen(engine, "before_cursor_execute", lambda *_args: queries.__setitem__(0, queries[0] + 1))
+    statement_times: dict[str, float] = {}
+    started_at: list[float] = [0.0]
+
+    def before(*_args: object) -> None:
+        queries[0] += 1
+        started_at[0] = time.perf_counter()
+
+    def after(_connection: object, _cursor: object, statement: str, *_args: object) -> None:
+        key = " ".join(statement.split())[:150]
+        statement_times[key] = statement_times.get(key, 0.0) + time.perf_counter() - started_at[0]
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
     client = app.test_client()
     for name in args.pages:
         if name != "public":
@@ -58,6 +70,7 @@ def main() -> None:
         path = paths[name]
         assert client.get(path).status_code == 200, path  # warm
         queries[0] = 0
+        statement_times.clear()
         profiler = cProfile.Profile()
         times = []
         for _ in range(args.runs):
@@ -69,6 +82,8 @@ def main() -> None:
             assert response.status_code == 200
         print(f"\n=== {name} {path}: median {statistics.median(times) * 1000:.1f} ms, "
               f"{queries[0] / args.runs:.0f} queries per request, {len(response.data) // 1024} KB")
+        for statement, seconds in sorted(statement_times.items(), key=lambda item: -item[1])[:8]:
+            print(f"  {seconds / args.runs * 1000:6.1f} ms/request  {statement}")
         stats = pstats.Stats(profiler).strip_dirs()
         stats.sort_stats("cumulative").print_stats(args.top)
         stats.sort_stats("tottime").print_stats(args.top // 2)
