@@ -8,7 +8,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from policyflow.core.diffing import change_stats, diff, patch_from_ops
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied, VersionConflict
@@ -87,7 +87,11 @@ def visible_version_numbers(session: Session, actor: Actor, policy: Policy) -> l
 
 
 def list_versions(session: Session, actor: Actor, policy: Policy) -> list[PolicyVersion]:
-    query = select(PolicyVersion).where(PolicyVersion.policy_id == policy.id)
+    """Every version's numbers, dates and summaries; the texts, patches and HTML stay in the database
+    (a list of 20 versions would otherwise carry megabytes); reading one later loads it."""
+    query = (select(PolicyVersion).options(defer(PolicyVersion.full_text), defer(PolicyVersion.patch),
+                                           defer(PolicyVersion.html))
+             .where(PolicyVersion.policy_id == policy.id))
     if not actor.is_staff:
         query = query.where(PolicyVersion.published_at.is_not(None))
     return list(session.scalars(query.order_by(PolicyVersion.number.desc())))
