@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from html.parser import HTMLParser
 from itertools import pairwise
@@ -112,12 +113,27 @@ class Highlight:
 
 def highlight_html(source: str, html: str, highlights: list[Highlight], *, base_class: str = "note-hl",
                    anchor_prefix: str = "hl-") -> str:
-    """``html`` with every highlight wrapped in ``<mark>`` pieces (ids ``hl-N`` on each note's first)."""
+    """``html`` with every highlight wrapped in ``<mark>`` pieces (ids ``hl-N`` on each note's first).
+
+    A pure function of its arguments, so the result is kept per process: a page read again with the same
+    notes in the same places costs a dictionary look-up, and any change to a note's span or visibility
+    class is a different key."""
     if not highlights:
         return html
+    return _highlighted(source, html, tuple(highlights), base_class, anchor_prefix)
+
+
+@lru_cache(maxsize=16)
+def _offset_map(source: str, text: str) -> OffsetMap:
+    """The alignment of a version's source with its rendered text (a word diff): the same for every note."""
+    return OffsetMap.build(source, text)
+
+
+@lru_cache(maxsize=16)
+def _highlighted(source: str, html: str, highlights: tuple[Highlight, ...], base_class: str, anchor_prefix: str) -> str:
     parts = _parse(html)
     text = "".join(data for kind, data in parts if kind == "text")
-    mapping = OffsetMap.build(source, text)
+    mapping = _offset_map(source, text)
     spans = []
     for item in highlights:
         start, end = mapping.to_rendered(item.start, item.end)
@@ -165,7 +181,7 @@ def source_span_for_quote(source: str, html: str, quote: str, occurrence: int = 
         if position < 0:
             break
     if position >= 0:
-        start, end = OffsetMap.build(source, text).to_source(position, position + len(quote))
+        start, end = _offset_map(source, text).to_source(position, position + len(quote))
         return (start, end) if end > start else None
     position = source.find(quote)  # a quote typed with its Markdown, e.g. "**must**"
     return (position, position + len(quote)) if position >= 0 else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from policyflow.core.anchoring import reanchor_many
 from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied
@@ -233,12 +233,13 @@ def on_version(session: Session, actor: Actor, policy: Policy, version_number: i
     visible = readable_visibilities(actor)
     if not visible:
         return []
-    made_here = session.scalars(select(Annotation).where(
+    # Replies (and their authors, joined) in one more query for all notes, not one per note.
+    made_here = session.scalars(select(Annotation).options(selectinload(Annotation.replies)).where(
         Annotation.policy_id == policy.id, Annotation.version_number == version_number,
         Annotation.deleted_at.is_(None), Annotation.visibility.in_(visible)).order_by(Annotation.start, Annotation.id))
     placed: list[Placed] = [Placed(a, version_number, "original", a.start, a.end, 1.0) for a in made_here]
     rows = session.execute(
-        select(Annotation, AnnotationPlacement).join(AnnotationPlacement)
+        select(Annotation, AnnotationPlacement).join(AnnotationPlacement).options(selectinload(Annotation.replies))
         .where(Annotation.policy_id == policy.id, AnnotationPlacement.version_number == version_number,
                Annotation.deleted_at.is_(None), Annotation.visibility.in_(visible))
         .order_by(AnnotationPlacement.start, Annotation.id)

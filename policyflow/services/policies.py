@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from policyflow.core.diffing import change_stats, diff, patch_from_ops
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied, VersionConflict
@@ -86,7 +87,11 @@ def visible_version_numbers(session: Session, actor: Actor, policy: Policy) -> l
 
 
 def list_versions(session: Session, actor: Actor, policy: Policy) -> list[PolicyVersion]:
-    query = select(PolicyVersion).where(PolicyVersion.policy_id == policy.id)
+    """Every version's numbers, dates and summaries; the texts, patches and HTML stay in the database
+    (a list of 20 versions would otherwise carry megabytes); reading one later loads it."""
+    query = (select(PolicyVersion).options(defer(PolicyVersion.full_text), defer(PolicyVersion.patch),
+                                           defer(PolicyVersion.html))
+             .where(PolicyVersion.policy_id == policy.id))
     if not actor.is_staff:
         query = query.where(PolicyVersion.published_at.is_not(None))
     return list(session.scalars(query.order_by(PolicyVersion.number.desc())))
@@ -250,7 +255,7 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
 def version_text(session: Session, policy: Policy, version: PolicyVersion) -> str:
     """The exact text of ``version``, rebuilt from the nearest stored text and verified."""
     if version.full_text is not None:
-        return reconstruct([_stored(version)], policy.code)
+        return _rebuilt((_stored(version),), policy.code)
     start = session.scalar(
         select(func.max(PolicyVersion.number)).where(
             PolicyVersion.policy_id == policy.id,
@@ -265,7 +270,20 @@ def version_text(session: Session, policy: Policy, version: PolicyVersion) -> st
         .where(PolicyVersion.policy_id == policy.id, PolicyVersion.number.between(start, version.number))
         .order_by(PolicyVersion.number)
     ).all()
-    return reconstruct([_stored(row) for row in rows], policy.code)
+    return _rebuilt(tuple(_stored(row) for row in rows), policy.code)
+
+
+@lru_cache(maxsize=32)
+def _rebuilt(chain: tuple[StoredVersion, ...], policy_code: str) -> str:
+    """``reconstruct`` is a pure function of the stored rows (texts, patches, hashes), so a chain read again
+    unchanged is not patched and hashed again; a row that changed in any way is a different key."""
+    return reconstruct(list(chain), policy_code)
+
+
+@lru_cache(maxsize=32)
+def _diff_ops(old_text: str, new_text: str) -> tuple[tuple[int, str], ...]:
+    """The word diff of two texts, kept per process: redlines of the same versions are read again and again."""
+    return tuple(diff(old_text, new_text))
 
 
 def _stored(row: PolicyVersion) -> StoredVersion:
@@ -285,7 +303,7 @@ def compare(session: Session, actor: Actor, policy: Policy, old_number: int, new
     new = get_version(session, actor, policy, new_number)
     old_text = version_text(session, policy, old)
     new_text = version_text(session, policy, new)
-    ops = diff(old_text, new_text)
+    ops = list(_diff_ops(old_text, new_text))
     return Comparison(old, new, old_text, new_text, ops, change_stats(ops))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, request, url_for
@@ -25,11 +26,17 @@ def _page_url(page: int) -> str:
     return url_for(request.endpoint or "pages.home", **(request.view_args or {}), **args)
 
 
+@lru_cache(maxsize=4096)
+def _note_html(body: str) -> str:
+    """A note or reply body as sanitized HTML; the same body renders the same, so each is rendered once."""
+    return render_markdown(body)
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _datetime
     app.jinja_env.filters["date"] = _date
     app.jinja_env.globals["page_url"] = _page_url
-    app.jinja_env.globals["render_note"] = render_markdown  # sanitized, like policy text
+    app.jinja_env.globals["render_note"] = _note_html  # sanitized, like policy text
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
