@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied, PolicyflowError
+from policyflow.core.spreadsheet import text_cell
 from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, Review, User
 from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
@@ -458,7 +459,6 @@ def public_comment_report(review_id: int) -> Response:
 # Exports: streamed, one pass over the rows, no query per row
 # ---------------------------------------------------------------------------------------------
 
-_FORMULA_STARTS = "=+-@\t\r"  # a spreadsheet would run a cell starting with one of these as a formula
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
@@ -473,9 +473,7 @@ def _csv_line(values: Iterable[Any]) -> str:
         if value is None:
             cells.append("")
         elif kind is str:
-            if value and value[0] in _FORMULA_STARTS:
-                value = "'" + value
-            cells.append('"' + value.replace('"', '""') + '"')
+            cells.append('"' + text_cell(value).replace('"', '""') + '"')
         elif kind is bool:
             cells.append("true" if value else "false")
         else:

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from policyflow.core.errors import PolicyflowError
 from policyflow.core.vocabulary import DEFAULT_CONCERN_THEMES
 from policyflow.models import Comment, Review, User
+from policyflow.resources import workflows_dir
 from policyflow.services import accounts, annotations, comments, concerns, decisions, equity, importer, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.services.reviews import load_named_workflow
-from policyflow.resources import workflows_dir
 from tests.conftest import STORE
 from tests.web import permission_world
 from tests.web.permission_world import World
@@ -80,7 +80,8 @@ def build(session: Session, payloads: list[str]) -> XssWorld:
 
     # Policy text, titles and summaries: one policy holding every payload, and one per payload in its title.
     first = policies.create_policy(session, named_actor, STORE, code=XSS_CODE, title="XSS " + payloads[4],
-                                   text="# Heading\n\n" + _joined(payloads) + "\n", summary=" ".join(payloads).replace("\x00", "")[:500])
+                                   text="# Heading\n\n" + _joined(payloads) + "\n",
+                                   summary=" ".join(payloads).replace("\x00", "")[:500])
     policy = first.policy
     policies.save_version(session, ombuds, STORE, policy, text="# Heading changed\n\n" + _joined(payloads[::-1]) + "\n",
                           summary=payloads[5], base_version=1)

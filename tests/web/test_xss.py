@@ -167,3 +167,13 @@ def test_template_syntax_in_text_is_shown_literally(site: Site) -> None:
     shown = html.unescape(page)
     for payload in TEMPLATE_INJECTION:
         assert payload in shown
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://evil.example\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"])
+def test_a_formula_start_is_kept_as_text_in_every_export(value: str) -> None:
+    """The one rule every CSV export uses (policyflow.core.spreadsheet)."""
+    from policyflow.core.spreadsheet import text_cell
+
+    assert text_cell(value) == "'" + value
+    assert text_cell("A plain answer") == "A plain answer"
+    assert text_cell("") == ""

@@ -16,6 +16,7 @@ from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
 from policyflow.core.errors import InvalidValue
+from policyflow.core.spreadsheet import text_cell
 from policyflow.services import comments
 from policyflow.web.api import MAX_PAGE_SIZE, _field, _json_body, _query_int, _require_user, blueprint
 from policyflow.web.limits import limit_comments
@@ -26,7 +27,6 @@ CSV_COLUMNS = ("id", "review", "version", "submitted_at", "category", "identity_
                "hidden", "hidden_reason", "disposition", "response", "changed_in_version", "filed_via")
 CSV_IDENTITY_COLUMNS = ("email", "disclosure_permitted")
 _CSV_CHUNK = 500  # rows per streamed chunk
-_FORMULA_START = frozenset("=+-@\t\r")  # a cell starting with one of these is a formula to a spreadsheet
 _FREE_TEXT = frozenset({"name", "passage", "body", "hidden_reason", "response", "email", "category"})
 _BOOLEANS = frozenset({"hidden", "disclosure_permitted"})
 
@@ -169,9 +169,8 @@ def _csv_lines(rows: Iterator[dict[str, Any]], columns: tuple[str, ...]) -> Iter
     for row in rows:
         cells = list(pick(row))
         for i in texts:
-            value = cells[i]
-            if value and value[0] in _FORMULA_START:
-                cells[i] = "'" + value
+            if cells[i]:
+                cells[i] = text_cell(cells[i])
         for i in flags:
             cells[i] = "true" if cells[i] else "false"
         yield cells  # None is written as an empty cell
