@@ -25,7 +25,7 @@ from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Com
 from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.pages import blueprint, staff_required
-from policyflow.web.requests import actor, db, flash_problem, vocabularies
+from policyflow.web.requests import MAX_INTEGER, actor, db, flash_problem, query_int, vocabularies
 
 PAGE_SIZE = 25
 GROUP_PAGE_LIMIT = 500
@@ -119,11 +119,7 @@ def _filters() -> comments.Filters:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1") or "1"
-    try:
-        return max(1, int(raw))
-    except ValueError:
-        abort(400, description=f"'page' must be a whole number, not {raw[:20]!r}.")
+    return max(1, query_int("page", 1, minimum=-MAX_INTEGER))
 
 
 def _filers(items: Iterable[Comment]) -> dict[int, str]:
