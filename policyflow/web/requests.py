@@ -9,7 +9,8 @@ from typing import Any
 from flask import Flask, current_app, flash, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import NotFound as HTTPNotFound
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from policyflow.core.errors import InvalidInput, InvalidValue, NotFound, PermissionDenied, PolicyflowError
@@ -149,12 +150,14 @@ def query_int(name: str, default: int, minimum: int = 1, maximum: int | None = N
 
 
 class DatabaseInteger(IntegerConverter):
-    """``<int:...>`` in a URL: a number an integer column holds; a larger one matches no route (404), never a
-    crash in the database driver."""
+    """``<int:...>`` in a URL: a number beyond what an integer column holds is a 404 (there is no such
+    object), never a crash in the database driver."""
 
-    def __init__(self, url_map: Map, fixed_digits: int = 0, min: int | None = None,
-                 max: int | None = MAX_INTEGER, signed: bool = False) -> None:
-        super().__init__(url_map, fixed_digits, min, max, signed)
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > MAX_INTEGER:
+            raise HTTPNotFound()
+        return number
 
 
 def flash_problem(error: PolicyflowError) -> None:
