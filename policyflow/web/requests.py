@@ -79,12 +79,15 @@ def _check_text(value: Any, where: str) -> None:
 
 
 def check_request_text() -> None:
-    """Every query parameter and form field of every request: text only (the JSON body is checked as parsed)."""
+    """The path, every query parameter and form field of every request: text only (the JSON body is checked
+    as parsed)."""
+    _check_text(request.path, "The address")
     for name, value in request.args.items(multi=True):
         _check_text(name, "A query parameter's name")
         _check_text(value, f"The query parameter '{name[:40]}'")
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
+        request.get_data(cache=True)  # kept for the form's UTF-8 check (policyflow.web.security), which reads it raw
         for name, value in request.form.items(multi=True):
             _check_text(name, "A form field's name")
             _check_text(value, f"The field '{name[:40]}'")
