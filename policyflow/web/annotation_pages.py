@@ -13,7 +13,7 @@ from policyflow.models import Policy
 from policyflow.services import annotations, policies
 from policyflow.services.actors import Actor
 from policyflow.web.pages import blueprint, staff_required
-from policyflow.web.requests import actor, db, flash_problem, vocabularies
+from policyflow.web.requests import actor, db, flash_problem, safe_next, vocabularies
 
 FILTERS = ("tag", "status", "visibility", "author")
 
@@ -96,8 +96,8 @@ def note_status(annotation_id: int) -> Response:
 
 
 def _act(annotation_id: int, change: Any, done: str) -> Response:
-    back = request.form.get("back", "")
-    if not back.startswith("/") or back.startswith("//"):
+    back = safe_next(request.form.get("back"))
+    if back is None:
         raise InvalidValue("The form lost its way back; reload the page.")
     try:
         change()
@@ -112,8 +112,8 @@ def _act(annotation_id: int, change: Any, done: str) -> Response:
 @staff_required
 def reattach_note(annotation_id: int, number: int) -> Response:
     current = actor()
-    back = request.form.get("back", "")
-    if not back.startswith("/") or back.startswith("//"):
+    back = safe_next(request.form.get("back"))
+    if back is None:
         raise InvalidValue("The form lost its way back; reload the page.")
     try:
         span = None

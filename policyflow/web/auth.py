@@ -12,7 +12,7 @@ from policyflow.services import accounts, audit
 from policyflow.services.actors import Actor
 from policyflow.web.extensions import login_manager
 from policyflow.web.limits import limit_sign_ins
-from policyflow.web.requests import db
+from policyflow.web.requests import db, safe_next
 
 blueprint = Blueprint("auth", __name__)
 
@@ -41,13 +41,6 @@ def _load_user(user_id: str) -> WebUser | None:
     if user is None or not user.is_active or str(user.session_generation) != generation:
         return None
     return WebUser(user)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: never an open redirect to another host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
 
 
 @blueprint.route("/login", methods=["GET", "POST"])

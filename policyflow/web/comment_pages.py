@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied, PolicyflowError
+from policyflow.core.spreadsheet import text_cell
 from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, Review, User
 from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.pages import blueprint, staff_required
-from policyflow.web.requests import actor, db, flash_problem, vocabularies
+from policyflow.web.requests import MAX_INTEGER, actor, db, flash_problem, query_int, vocabularies
 
 PAGE_SIZE = 25
 GROUP_PAGE_LIMIT = 500
@@ -118,11 +119,7 @@ def _filters() -> comments.Filters:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1") or "1"
-    try:
-        return max(1, int(raw))
-    except ValueError:
-        abort(400, description=f"'page' must be a whole number, not {raw[:20]!r}.")
+    return max(1, query_int("page", 1, minimum=-MAX_INTEGER))
 
 
 def _filers(items: Iterable[Comment]) -> dict[int, str]:
@@ -458,7 +455,6 @@ def public_comment_report(review_id: int) -> Response:
 # Exports: streamed, one pass over the rows, no query per row
 # ---------------------------------------------------------------------------------------------
 
-_FORMULA_STARTS = "=+-@\t\r"  # a spreadsheet would run a cell starting with one of these as a formula
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
@@ -473,9 +469,7 @@ def _csv_line(values: Iterable[Any]) -> str:
         if value is None:
             cells.append("")
         elif kind is str:
-            if value and value[0] in _FORMULA_STARTS:
-                value = "'" + value
-            cells.append('"' + value.replace('"', '""') + '"')
+            cells.append('"' + text_cell(value).replace('"', '""') + '"')
         elif kind is bool:
             cells.append("true" if value else "false")
         else:

@@ -10,6 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from werkzeug.wrappers import Response
 
 from policyflow.core.errors import InvalidValue, PermissionDenied, PolicyflowError
+from policyflow.core.spreadsheet import text_cell
 from policyflow.models import CONCERN_CHANNELS, CONCERN_RAISERS, CONCERN_STATUSES
 from policyflow.services import concerns, equity
 from policyflow.web.pages import _requires, blueprint
@@ -250,7 +251,7 @@ def concern_annual_report_csv() -> Response:
     writer.writerow([report.year, "total", "", concerns.shown_count(report.total, True)])
     for table, _title in REPORT_TABLES:
         for key, count in sorted(report.tables[table].items()):
-            writer.writerow([report.year, table, key, concerns.shown_count(count, True)])
+            writer.writerow([report.year, table, text_cell(str(key)), concerns.shown_count(count, True)])
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="concerns-{report.year}.csv"'
     return response

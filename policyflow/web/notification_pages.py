@@ -6,9 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from policyflow.services import notifications
-from policyflow.web.auth import safe_next
 from policyflow.web.pages import blueprint, signed_in_required
-from policyflow.web.requests import actor, db
+from policyflow.web.requests import actor, db, safe_next
 
 
 @blueprint.route("/notifications")

@@ -20,7 +20,7 @@ from policyflow.core.workflow import load_workflow, workflow_names
 from policyflow.models import Event, Policy, PolicyVersion
 from policyflow.services import comments, policies, reviews
 from policyflow.services.actors import Actor
-from policyflow.web.requests import actor, db, store_settings
+from policyflow.web.requests import MAX_INTEGER, actor, db, query_int, store_settings
 
 blueprint = Blueprint("pages", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -50,13 +50,8 @@ editor_required = _requires(lambda a: a.can_edit_policies, "Only ombuds staff an
 
 
 def _int_arg(name: str, default: int | None = None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        abort(400, description=f"'{name}' must be a whole number, not {raw!r}.")
+    """A whole-number query parameter (400 if not one, 422 beyond what a column holds); ``default`` if absent."""
+    return query_int(name, 0, minimum=-MAX_INTEGER) if request.args.get(name) else default
 
 
 def _form_text(name: str) -> str:

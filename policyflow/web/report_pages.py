@@ -10,6 +10,7 @@ from flask import current_app, render_template
 from werkzeug.wrappers import Response
 
 from policyflow.core.redline import change_stats, inline_html
+from policyflow.core.spreadsheet import text_cell
 from policyflow.services import annotations, comments, decisions, pipeline, policies, reviews
 from policyflow.web.pages import blueprint, staff_required
 from policyflow.web.requests import actor, db
@@ -67,8 +68,7 @@ def pipeline_csv() -> Response:
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
         for visit in visits:
-            title = visit.review.policy.title
-            writer.writerow([visit.review.id, visit.review.policy.code, "'" + title if title[:1] in "=+-@" else title,
+            writer.writerow([visit.review.id, visit.review.policy.code, text_cell(visit.review.policy.title),
                              visit.review.workflow_name, visit.stage, visit.entered_at.isoformat(),
                              visit.left_at.isoformat() if visit.left_at else "", f"{visit.days:.1f}",
                              "true" if visit.overdue else "false",

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from typing import Any
 
 from flask import Flask, current_app, flash, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound as HTTPNotFound
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
-from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied, PolicyflowError
+from policyflow.core.errors import InvalidInput, InvalidValue, NotFound, PermissionDenied, PolicyflowError
 from policyflow.core.vocabulary import Vocabularies, load_vocabularies
 from policyflow.services.actors import Actor
 from policyflow.services.policies import StoreSettings
+
+MAX_INTEGER = 2**31 - 1  # the largest value an integer column holds on every backend
 
 
 def db() -> Session:
@@ -41,6 +47,122 @@ def form_date(name: str) -> date | None:
         raise InvalidValue(f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD).") from None
 
 
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None: never an open redirect.
+
+    Browsers read a backslash as a slash and drop tabs and newlines anywhere in a URL, so ``/\\evil.example``
+    and ``/<tab>/evil.example`` would leave the site as surely as ``//evil.example``: any backslash, space or
+    control character refuses the target."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    return target
+
+
+def _check_text(value: Any, where: str) -> None:
+    """Text that no database column can hold (NUL, lone surrogates) is refused here, not by a crash later."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput(f"{where} contains a NUL character, which text cannot hold.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"{where} contains a lone surrogate (\\ud800-\\udfff), which is not text.") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, where)
+            _check_text(item, f"The field '{key}'" if where == "The request body" else where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, where)
+
+
+def check_request_text() -> None:
+    """The path, every query parameter and form field of every request: text only (the JSON body is checked
+    as parsed)."""
+    _check_text(request.path, "The address")
+    for name, value in request.args.items(multi=True):
+        _check_text(name, "A query parameter's name")
+        _check_text(value, f"The query parameter '{name[:40]}'")
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        request.get_data(cache=True)  # kept for the form's UTF-8 check (policyflow.web.security), which reads it raw
+        for name, value in request.form.items(multi=True):
+            _check_text(name, "A form field's name")
+            _check_text(value, f"The field '{name[:40]}'")
+
+
+def _finite(value: str) -> float:
+    raise ValueError(f"{value} is not a number JSON allows")
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object: 400 for anything else (not JSON, not UTF-8, NaN, not an object, NUL)."""
+    raw = request.get_data(cache=True)
+    if not request.is_json:
+        raise InvalidInput("Send a JSON object with 'Content-Type: application/json'.")
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_finite)
+    except UnicodeDecodeError:
+        raise InvalidInput("The request body is not valid UTF-8.") from None
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"The request body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.") from None
+    except (ValueError, RecursionError) as error:
+        raise InvalidInput(f"The request body is not valid JSON: {str(error)[:80] or 'nested too deeply'}.") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    try:
+        _check_text(body, "The request body")
+    except RecursionError:
+        raise InvalidInput("The request body is nested too deeply.") from None
+    return body
+
+
+def json_field(body: dict[str, Any], name: str, kind: type, *, required: bool = True, default: Any = None) -> Any:
+    """One field of a JSON body, of the given type (422 otherwise); integers within what a column holds."""
+    if name not in body or body[name] is None:
+        if required:
+            raise InvalidValue(f"The field '{name}' is required.")
+        return default
+    value = body[name]
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidValue(f"The field '{name}' must be an integer.")
+        if abs(value) > MAX_INTEGER:
+            raise InvalidValue(f"The field '{name}' is out of range (at most {MAX_INTEGER}).")
+    if kind is str and not isinstance(value, str):
+        raise InvalidValue(f"The field '{name}' must be a string.")
+    if kind is dict and not isinstance(value, dict):
+        raise InvalidValue(f"The field '{name}' must be an object.")
+    return value
+
+
+def query_int(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+    """A whole-number query parameter: 400 when not a number, 422 when out of range."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"The query parameter '{name}' must be a whole number, not {raw[:20]!r}.") from None
+    if value < minimum or value > (maximum or MAX_INTEGER):
+        raise InvalidValue(f"The query parameter '{name}' must be between {minimum} and {maximum or MAX_INTEGER}.")
+    return value
+
+
+class DatabaseInteger(IntegerConverter):
+    """``<int:...>`` in a URL: a number beyond what an integer column holds is a 404 (there is no such
+    object), never a crash in the database driver."""
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > MAX_INTEGER:
+            raise HTTPNotFound()
+        return number
+
+
 def flash_problem(error: PolicyflowError) -> None:
     """A form's mistake goes back to the page as a message; a refusal (403, 404) stays an error response,
     so a form never answers "done, with a note" for something the user may not touch or see."""
@@ -60,6 +182,9 @@ def actor() -> Actor:
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseInteger
+    app.before_request(check_request_text)
+
     @app.after_request
     def _finish(response: Response) -> Response:
         session = g.pop("db", None)

@@ -11,20 +11,14 @@ from policyflow.core.textsearch import MAX_QUERY_CHARS
 from policyflow.models import SEARCH_KINDS
 from policyflow.services import policies, search
 from policyflow.web.pages import _stage_choices, blueprint
-from policyflow.web.requests import actor, db
+from policyflow.web.requests import MAX_INTEGER, actor, db, query_int
 
 KIND_CHOICES = (("policy", "Policy text"), ("annotation", "Notes"), ("comment", "Comments"))
 assert tuple(kind for kind, _label in KIND_CHOICES) == SEARCH_KINDS
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "")
-    if raw == "":
-        return 1
-    try:
-        number = int(raw)
-    except ValueError:
-        abort(400, description=f"'page' must be a whole number, not {raw[:20]!r}.")
+    number = query_int("page", 1, minimum=-MAX_INTEGER)
     if number < 1:
         abort(400, description="'page' starts at 1.")
     return number

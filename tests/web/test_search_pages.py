@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from policyflow.services import annotations, policies
 from tests.conftest import STORE, api_token, login
 from tests.reviewing import who
+from tests.security.markup import live_markup
 from tests.services.test_search import DRAFT_TEXT, SECRET_EMAIL, SECRET_NAME, World, span, world  # noqa: F401
 from tests.web.test_api import conforms, spec  # noqa: F401
-from tests.web.test_xss import dangerous_markup
 
 
 @pytest.fixture
@@ -74,10 +74,10 @@ def test_snippets_are_escaped(client: FlaskClient, session: Session, data: World
     login(client, "reviewer")
     found = page(client, "/search?q=jackalope")
     assert "<mark>jackalope</mark>" in found
-    assert dangerous_markup(found) == []
+    assert live_markup(found) == []
     assert "<script>window" not in found and "<img src=x" not in found
     quoted = page(client, "/search?q=%3Cscript%3Ealert(1)%3C/script%3E")  # the query itself is echoed escaped
-    assert "<script>alert(1)" not in quoted and dangerous_markup(quoted) == []
+    assert "<script>alert(1)" not in quoted and live_markup(quoted) == []
 
 
 def test_clear_messages_and_refusals(client: FlaskClient, data: World) -> None:

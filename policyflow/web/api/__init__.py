@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -16,7 +15,7 @@ from policyflow.models import Policy, PolicyVersion
 from policyflow.services import accounts, policies
 from policyflow.web.api.openapi import openapi_document
 from policyflow.web.limits import limit_sign_ins
-from policyflow.web.requests import actor, db, store_settings
+from policyflow.web.requests import actor, db, json_body, json_field, query_int, store_settings
 
 blueprint = Blueprint("api", __name__)
 MAX_PAGE_SIZE = 100
@@ -49,57 +48,14 @@ def _require_user() -> None:
         raise NotAuthenticated("This request needs an API token: POST /api/v1/tokens with your username and password.")
 
 
-def _json_body() -> dict[str, Any]:
-    raw = request.get_data(cache=True)
-    if not request.is_json:
-        raise InvalidInput("Send a JSON object with 'Content-Type: application/json'.")
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidInput("The request body is not valid UTF-8.") from None
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"The request body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("The request body must be a JSON object.")
-    return body
-
-
-def _field(body: dict[str, Any], name: str, kind: type, *, required: bool = True, default: Any = None) -> Any:
-    if name not in body or body[name] is None:
-        if required:
-            raise InvalidValue(f"The field '{name}' is required.")
-        return default
-    value = body[name]
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InvalidValue(f"The field '{name}' must be an integer.")
-    if kind is str and not isinstance(value, str):
-        raise InvalidValue(f"The field '{name}' must be a string.")
-    if kind is dict and not isinstance(value, dict):
-        raise InvalidValue(f"The field '{name}' must be an object.")
-    return value
-
-
 def _date_field(body: dict[str, Any], name: str) -> date | None:
-    raw = _field(body, name, str, required=False)
+    raw = json_field(body, name, str, required=False)
     if raw is None or raw == "":
         return None
     try:
         return date.fromisoformat(raw)
     except ValueError:
         raise InvalidValue(f"The field '{name}' must be a date written as YYYY-MM-DD.") from None
-
-
-def _query_int(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"The query parameter '{name}' must be a whole number, not {raw!r}.") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        raise InvalidValue(f"The query parameter '{name}' must be between {minimum} and {maximum or 'any'}.")
-    return value
 
 
 def policy_json(policy: Policy) -> dict[str, Any]:
@@ -140,9 +96,9 @@ def version_json(policy: Policy, version: PolicyVersion, *, with_text: bool) -> 
 @blueprint.post("/tokens")
 @limit_sign_ins
 def create_token() -> tuple[dict[str, Any], int]:
-    body = _json_body()
-    user = accounts.authenticate(db(), _field(body, "username", str), _field(body, "password", str))
-    name = _field(body, "name", str, required=False, default="API token")
+    body = json_body()
+    user = accounts.authenticate(db(), json_field(body, "username", str), json_field(body, "password", str))
+    name = json_field(body, "name", str, required=False, default="API token")
     row, token = accounts.create_token(db(), user, name)
     return {"token": token, "id": row.id, "name": row.name, "prefix": row.prefix}, 201
 
@@ -167,8 +123,8 @@ def revoke_token(token_id: int) -> tuple[str, int]:
 def list_policies() -> dict[str, Any]:
     page = policies.search_policies(
         db(), actor(), query=request.args.get("q", ""), section=request.args.get("section", ""),
-        stage=request.args.get("stage", ""), page=_query_int("page", 1),
-        page_size=_query_int("page_size", policies.PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+        stage=request.args.get("stage", ""), page=query_int("page", 1),
+        page_size=query_int("page_size", policies.PAGE_SIZE, maximum=MAX_PAGE_SIZE),
     )
     return {"items": [policy_json(p) for p in page.items], "total": page.total, "page": page.page,
             "page_size": page.page_size, "pages": page.pages}
@@ -177,12 +133,12 @@ def list_policies() -> dict[str, Any]:
 @blueprint.post("/policies")
 def create_policy() -> tuple[dict[str, Any], int, dict[str, str]]:
     _require_user()
-    body = _json_body()
+    body = json_body()
     version = policies.create_policy(
-        db(), actor(), store_settings(), code=_field(body, "code", str), title=_field(body, "title", str),
-        text=_field(body, "text", str), summary=_field(body, "summary", str, required=False, default="First version."),
-        section=_field(body, "section", str, required=False, default=""),
-        owner_department=_field(body, "owner_department", str, required=False, default=""),
+        db(), actor(), store_settings(), code=json_field(body, "code", str), title=json_field(body, "title", str),
+        text=json_field(body, "text", str), summary=json_field(body, "summary", str, required=False, default="First version."),
+        section=json_field(body, "section", str, required=False, default=""),
+        owner_department=json_field(body, "owner_department", str, required=False, default=""),
     )
     location = url_for("api.get_policy", code=version.policy.code)
     return policy_json(version.policy), 201, {"Location": location}
@@ -204,11 +160,11 @@ def list_versions(code: str) -> dict[str, Any]:
 def save_version(code: str) -> tuple[dict[str, Any], int] | tuple[dict[str, Any], int, dict[str, str]]:
     _require_user()
     policy = policies.get_policy(db(), actor(), code)
-    body = _json_body()
+    body = json_body()
     result = policies.save_version(
-        db(), actor(), store_settings(), policy, text=_field(body, "text", str),
-        summary=_field(body, "summary", str, required=False, default=""),
-        base_version=_field(body, "base_version", int),
+        db(), actor(), store_settings(), policy, text=json_field(body, "text", str),
+        summary=json_field(body, "summary", str, required=False, default=""),
+        base_version=json_field(body, "base_version", int),
     )
     payload = version_json(policy, result.version, with_text=False) | {"created": result.created}
     if not result.created:
@@ -228,7 +184,7 @@ def get_diff(code: str) -> dict[str, Any]:
     policy = policies.get_policy(db(), actor(), code)
     if "from" not in request.args or "to" not in request.args:
         raise InvalidInput("Give both versions: ?from=N&to=M.")
-    comparison = policies.compare(db(), actor(), policy, _query_int("from", 1), _query_int("to", 1))
+    comparison = policies.compare(db(), actor(), policy, query_int("from", 1), query_int("to", 1))
     return {
         "policy": policy.code,
         "from": comparison.old.number,

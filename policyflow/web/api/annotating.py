@@ -12,8 +12,8 @@ from policyflow.core.rendering import render_markdown
 from policyflow.models import Annotation, Policy
 from policyflow.services import annotations, policies
 from policyflow.services.annotations import CONTEXT_CHARS, Placed
-from policyflow.web.api import _field, _json_body, _query_int, _require_user, blueprint
-from policyflow.web.requests import actor, db, vocabularies
+from policyflow.web.api import _require_user, blueprint
+from policyflow.web.requests import actor, db, json_body, json_field, query_int, vocabularies
 
 JSONLD_PAGE_SIZE = 100
 
@@ -73,7 +73,7 @@ def version_annotations(code: str, number: int) -> dict[str, Any]:
 @blueprint.get("/policies/<code>/annotations")
 def policy_annotations(code: str) -> dict[str, Any]:
     policy = policies.get_policy(db(), actor(), code)
-    number = _query_int("version", policy.head_version_number)
+    number = query_int("version", policy.head_version_number)
     return _listing(code, number)
 
 
@@ -81,16 +81,16 @@ def policy_annotations(code: str) -> dict[str, Any]:
 def create_annotation(code: str, number: int) -> tuple[dict[str, Any], int]:
     _require_user()
     policy = policies.get_policy(db(), actor(), code)
-    body = _json_body()
-    target = _field(body, "target", dict)
+    body = json_body()
+    target = json_field(body, "target", dict)
     tags = body.get("tags") or []
     if not isinstance(tags, list):
         raise InvalidValue("The field 'tags' must be a list of words.")
     blocking = body.get("blocking", False)
     if not isinstance(blocking, bool):
         raise InvalidValue("The field 'blocking' must be true or false.")
-    note = annotations.create(db(), actor(), policy, number, target=target, body=_field(body, "body", str),
-                              visibility=_field(body, "visibility", str, required=False, default="internal"),
+    note = annotations.create(db(), actor(), policy, number, target=target, body=json_field(body, "body", str),
+                              visibility=json_field(body, "visibility", str, required=False, default="internal"),
                               tags=tags, blocking=blocking, allowed_tags=vocabularies().annotation_tags)
     text = _version_and_text(policy, number)
     return annotation_json(Placed(note, number, "original", note.start, note.end, 1.0), text), 201
@@ -111,18 +111,18 @@ def get_annotation(annotation_id: int) -> dict[str, Any]:
 @blueprint.post("/annotations/<int:annotation_id>/replies")
 def reply_annotation(annotation_id: int) -> tuple[dict[str, Any], int]:
     _require_user()
-    annotations.reply(db(), actor(), annotation_id, _field(_json_body(), "body", str))
+    annotations.reply(db(), actor(), annotation_id, json_field(json_body(), "body", str))
     return _one(annotation_id), 201
 
 
 @blueprint.patch("/annotations/<int:annotation_id>")
 def change_annotation(annotation_id: int) -> dict[str, Any]:
     _require_user()
-    body = _json_body()
+    body = json_body()
     if "body" in body:
-        annotations.edit(db(), actor(), annotation_id, _field(body, "body", str))
+        annotations.edit(db(), actor(), annotation_id, json_field(body, "body", str))
     if "status" in body:
-        annotations.set_status(db(), actor(), annotation_id, _field(body, "status", str))
+        annotations.set_status(db(), actor(), annotation_id, json_field(body, "status", str))
     return _one(annotation_id)
 
 
@@ -130,9 +130,9 @@ def change_annotation(annotation_id: int) -> dict[str, Any]:
 def reattach_annotation(annotation_id: int) -> dict[str, Any]:
     """Confirm a carried note's placement on a version ({version}) or point it at new words ({version, start, end})."""
     _require_user()
-    body = _json_body()
-    number = _field(body, "version", int)
-    start, end = _field(body, "start", int, required=False), _field(body, "end", int, required=False)
+    body = json_body()
+    number = json_field(body, "version", int)
+    start, end = json_field(body, "start", int, required=False), json_field(body, "end", int, required=False)
     if (start is None) != (end is None):
         raise InvalidValue("Give both 'start' and 'end', or neither to confirm the placement as it is.")
     annotations.reattach(db(), actor(), annotation_id, number, start=start, end=end)
@@ -176,7 +176,7 @@ def _w3c(item: Placed, policy: Policy, text: str, base: str) -> dict[str, Any]:
 @blueprint.get("/policies/<code>/annotations.jsonld")
 def annotations_jsonld(code: str) -> Response:
     policy = policies.get_policy(db(), actor(), code)
-    number = _query_int("version", policy.head_version_number)
+    number = query_int("version", policy.head_version_number)
     text = _version_and_text(policy, number)
     base = _base_url()
     items = [item for item in annotations.on_version(db(), actor(), policy, number) if item.start is not None]
@@ -196,7 +196,7 @@ def annotations_jsonld(code: str) -> Response:
 
     requested = request.args.get("page")
     if requested is not None:
-        document = {"@context": "http://www.w3.org/ns/anno.jsonld", **page_document(_query_int("page", 1, maximum=pages))}
+        document = {"@context": "http://www.w3.org/ns/anno.jsonld", **page_document(query_int("page", 1, maximum=pages))}
     else:
         document = {"@context": "http://www.w3.org/ns/anno.jsonld", "id": collection_id, "type": "AnnotationCollection",
                     "label": f"Notes on {policy.code} version {number}", "total": len(items),

@@ -9,8 +9,8 @@ from flask import current_app, url_for
 
 from policyflow.core.assessment import Question
 from policyflow.services import equity
-from policyflow.web.api import _field, _json_body, _require_user, blueprint
-from policyflow.web.requests import actor, db
+from policyflow.web.api import _require_user, blueprint
+from policyflow.web.requests import actor, db, json_body, json_field
 
 
 def _question_json(question: Question) -> dict[str, Any]:
@@ -65,9 +65,9 @@ def get_assessment(review_id: int) -> dict[str, Any]:
 @blueprint.put("/reviews/<int:review_id>/equity-assessment")
 def save_assessment(review_id: int) -> dict[str, Any]:
     _require_user()
-    body = _json_body()
-    answers = _field(body, "answers", dict)
-    revision = _field(body, "revision", int)
+    body = json_body()
+    answers = json_field(body, "answers", dict)
+    revision = json_field(body, "revision", int)
     return assessment_json(equity.save_answers(db(), actor(), review_id, answers, revision, folder=_folder(),
                                                now=current_app.config["CLOCK"]()))
 
@@ -87,6 +87,6 @@ def reopen_assessment(review_id: int) -> dict[str, Any]:
 @blueprint.post("/reviews/<int:review_id>/equity-assessment/explanation")
 def explain_changes(review_id: int) -> dict[str, Any]:
     _require_user()
-    body = _json_body()
-    return assessment_json(equity.explain_changes(db(), actor(), review_id, _field(body, "explanation", str),
+    body = json_body()
+    return assessment_json(equity.explain_changes(db(), actor(), review_id, json_field(body, "explanation", str),
                                                   now=current_app.config["CLOCK"]()))

@@ -16,17 +16,17 @@ from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
 from policyflow.core.errors import InvalidValue
+from policyflow.core.spreadsheet import text_cell
 from policyflow.services import comments
-from policyflow.web.api import MAX_PAGE_SIZE, _field, _json_body, _query_int, _require_user, blueprint
+from policyflow.web.api import MAX_PAGE_SIZE, _require_user, blueprint
 from policyflow.web.limits import limit_comments
-from policyflow.web.requests import actor, db, vocabularies
+from policyflow.web.requests import actor, db, json_body, json_field, query_int, vocabularies
 
 # The columns of the CSV export, in the order of ``comments.comment_row``; ombuds staff get the identity columns too.
 CSV_COLUMNS = ("id", "review", "version", "submitted_at", "category", "identity_mode", "name", "passage", "group", "body",
                "hidden", "hidden_reason", "disposition", "response", "changed_in_version", "filed_via")
 CSV_IDENTITY_COLUMNS = ("email", "disclosure_permitted")
 _CSV_CHUNK = 500  # rows per streamed chunk
-_FORMULA_START = frozenset("=+-@\t\r")  # a cell starting with one of these is a formula to a spreadsheet
 _FREE_TEXT = frozenset({"name", "passage", "body", "hidden_reason", "response", "email", "category"})
 _BOOLEANS = frozenset({"hidden", "disclosure_permitted"})
 
@@ -50,7 +50,7 @@ def _counts(counts: dict[str, int], public: bool) -> dict[str, int | str]:
 
 
 def _optional_text(body: dict[str, Any], name: str) -> str | None:
-    return _field(body, name, str, required=False)
+    return json_field(body, name, str, required=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,8 +60,8 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
 @blueprint.get("/reviews/<int:review_id>/comments")
 def list_comments(review_id: int) -> dict[str, Any]:
     """Staff while the review runs; everyone (no token needed) once the response to comments is public."""
-    page = _query_int("page", 1)
-    page_size = _query_int("page_size", MAX_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    page = query_int("page", 1)
+    page_size = query_int("page_size", MAX_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
     who = actor()
     items, total = comments.list_for(db(), who, review_id, page=page, page_size=page_size)
     ombuds = comments.sees_identities(who)
@@ -73,9 +73,9 @@ def list_comments(review_id: int) -> dict[str, Any]:
 @limit_comments
 def submit_comment(review_id: int) -> tuple[dict[str, Any], int]:
     """Take a comment while the period is open; no token needed where the stage takes anonymous comments."""
-    body = _json_body()
-    text = _field(body, "body", str)
-    identity = _field(body, "identity", str)
+    body = json_body()
+    text = json_field(body, "body", str)
+    identity = json_field(body, "identity", str)
     target = body.get("target")
     if target is not None and not isinstance(target, dict):
         raise InvalidValue("The field 'target' must be an object with 'start' and 'end' (and optionally 'exact').")
@@ -98,14 +98,14 @@ def _disposition_fields(body: dict[str, Any]) -> dict[str, Any]:
     version = body.get("changed_in_version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise InvalidValue("The field 'changed_in_version' must be a version number (an integer) or null.")
-    return {"disposition": _field(body, "disposition", str), "response": _field(body, "response", str),
+    return {"disposition": json_field(body, "disposition", str), "response": json_field(body, "response", str),
             "changed_in_version": version, "base_url": _base_url(), "now": _now()}
 
 
 @blueprint.put("/comments/<int:comment_id>/disposition")
 def disposition_comment(comment_id: int) -> dict[str, Any]:
     _require_user()
-    body = _json_body()
+    body = json_body()
     comment = comments.set_disposition(db(), actor(), comment_id, **_disposition_fields(body))
     return comments.comment_row(comment, actor())
 
@@ -113,7 +113,7 @@ def disposition_comment(comment_id: int) -> dict[str, Any]:
 @blueprint.put("/reviews/<int:review_id>/comment-groups/<int:group_id>/disposition")
 def disposition_group(review_id: int, group_id: int) -> dict[str, Any]:
     _require_user()
-    body = _json_body()
+    body = json_body()
     updated = comments.disposition_group(db(), actor(), review_id, group_id, **_disposition_fields(body))
     return {"updated": updated}
 
@@ -121,7 +121,7 @@ def disposition_group(review_id: int, group_id: int) -> dict[str, Any]:
 @blueprint.post("/comments/<int:comment_id>/hide")
 def hide_comment(comment_id: int) -> dict[str, Any]:
     _require_user()
-    reason = _field(_json_body(), "reason", str, required=False, default="")
+    reason = json_field(json_body(), "reason", str, required=False, default="")
     comment = comments.hide(db(), actor(), comment_id, reason, now=_now())
     return comments.comment_row(comment, actor())
 
@@ -169,9 +169,8 @@ def _csv_lines(rows: Iterator[dict[str, Any]], columns: tuple[str, ...]) -> Iter
     for row in rows:
         cells = list(pick(row))
         for i in texts:
-            value = cells[i]
-            if value and value[0] in _FORMULA_START:
-                cells[i] = "'" + value
+            if cells[i]:
+                cells[i] = text_cell(cells[i])
         for i in flags:
             cells[i] = "true" if cells[i] else "false"
         yield cells  # None is written as an empty cell

@@ -13,8 +13,8 @@ from flask import current_app, request, url_for
 from policyflow.core.errors import InvalidValue, PermissionDenied
 from policyflow.models import Concern
 from policyflow.services import concerns, equity
-from policyflow.web.api import _date_field, _json_body, _require_user, blueprint
-from policyflow.web.requests import actor, db, vocabularies
+from policyflow.web.api import _date_field, _require_user, blueprint
+from policyflow.web.requests import actor, db, json_body, vocabularies
 
 
 def concern_json(concern: Concern, view: concerns.ConcernView | None = None) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def get_concern(concern_id: int) -> dict[str, Any]:
 @blueprint.post("/concerns")
 def record_concern() -> tuple[dict[str, Any], int, dict[str, str]]:
     _require_ombuds()
-    body = _json_body()
+    body = json_body()
     links = []
     for item in body.get("policies") or []:
         if not isinstance(item, dict) or not isinstance(item.get("code"), str):

@@ -708,6 +708,25 @@ CONCERN_PATHS: dict[str, Any] = {
 }
 
 
+_EVERY_OPERATION = (400,)  # any query parameter or field with a NUL or a lone surrogate, or a malformed value
+_WITH_A_BODY = (400, 413, 422)  # malformed JSON; over the size limit; a field of the wrong type or out of range
+_WITH_AN_ID = (404,)  # an id or code that names nothing (or a number beyond what the database holds)
+
+
+def _with_input_problems(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation documents the problems the shared request parsing (policyflow.web.requests) may answer."""
+    for path, item in paths.items():
+        for operation in item.values():
+            statuses = list(_EVERY_OPERATION)
+            if "requestBody" in operation:
+                statuses += _WITH_A_BODY
+            if "{" in path:
+                statuses += _WITH_AN_ID
+            missing = [status for status in statuses if str(status) not in operation["responses"]]
+            operation["responses"].update(_problems(*missing))
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -719,7 +738,7 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}, {}],
-        "paths": {
+        "paths": _with_input_problems({
             **REVIEW_PATHS,
             **ANNOTATION_PATHS,
             **COMMENT_PATHS,
@@ -789,5 +808,5 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json(_ref("Diff"), "The diff"), **_problems(400, 401, 404, 422)},
                 },
             },
-        },
+        }),
     }

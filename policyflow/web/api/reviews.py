@@ -10,8 +10,8 @@ from sqlalchemy import select
 from policyflow.core.errors import InvalidValue, PermissionDenied
 from policyflow.models import Decision, Event, Review
 from policyflow.services import decisions, policies, reviews
-from policyflow.web.api import _date_field, _field, _json_body, _require_user, blueprint
-from policyflow.web.requests import actor, db
+from policyflow.web.api import _date_field, _require_user, blueprint
+from policyflow.web.requests import actor, db, json_body, json_field
 
 
 def review_json(review: Review) -> dict[str, Any]:
@@ -73,13 +73,13 @@ def _approval_json(review: Review) -> dict[str, Any] | None:
 def start_review(code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     _require_user()
     policy = policies.get_policy(db(), actor(), code)
-    body = _json_body()
+    body = json_body()
     definition = reviews.load_named_workflow(current_app.config["POLICYFLOW_SETTINGS"].workflows_dir,
-                                             _field(body, "workflow", str))
+                                             json_field(body, "workflow", str))
     review = reviews.start_review(
         db(), actor(), policy, definition, comment_opens_on=_date_field(body, "comment_opens_on"),
         comment_closes_on=_date_field(body, "comment_closes_on"),
-        legal_basis=_field(body, "legal_basis", str, required=False), now=current_app.config["CLOCK"](),
+        legal_basis=json_field(body, "legal_basis", str, required=False), now=current_app.config["CLOCK"](),
     )
     return review_json(review), 201, {"Location": url_for("api.get_review", review_id=review.id)}
 
@@ -101,14 +101,14 @@ def get_review(review_id: int) -> dict[str, Any]:
 @blueprint.patch("/reviews/<int:review_id>")
 def schedule_review(review_id: int) -> dict[str, Any]:
     _require_user()
-    body = _json_body()
+    body = json_body()
     review = reviews.get_review(db(), actor(), review_id)
     # PATCH: a field left out keeps its value; null clears it.
     reviews.schedule(
         db(), actor(), review,
         comment_opens_on=_date_field(body, "comment_opens_on") if "comment_opens_on" in body else review.comment_opens_on,
         comment_closes_on=_date_field(body, "comment_closes_on") if "comment_closes_on" in body else review.comment_closes_on,
-        legal_basis=_field(body, "legal_basis", str, required=False) if "legal_basis" in body else review.legal_basis,
+        legal_basis=json_field(body, "legal_basis", str, required=False) if "legal_basis" in body else review.legal_basis,
     )
     return review_json(review)
 
@@ -116,10 +116,10 @@ def schedule_review(review_id: int) -> dict[str, Any]:
 @blueprint.post("/reviews/<int:review_id>/actions")
 def act(review_id: int) -> dict[str, Any]:
     _require_user()
-    body = _json_body()
-    review = reviews.perform_action(db(), actor(), review_id, _field(body, "action", str),
-                                    _field(body, "note", str, required=False, default=""),
-                                    expected_state=_field(body, "expected_state", str, required=False),
+    body = json_body()
+    review = reviews.perform_action(db(), actor(), review_id, json_field(body, "action", str),
+                                    json_field(body, "note", str, required=False, default=""),
+                                    expected_state=json_field(body, "expected_state", str, required=False),
                                     now=current_app.config["CLOCK"](), effective_date=_date_field(body, "effective_date"))
     return review_json(review)
 
@@ -128,12 +128,12 @@ def act(review_id: int) -> dict[str, Any]:
 def decide(review_id: int) -> tuple[dict[str, Any], int]:
     """A leader's decision on the version they read: 409 when that is not the version under review."""
     _require_user()
-    body = _json_body()
+    body = json_body()
     version = body.get("version")
     if isinstance(version, bool) or not isinstance(version, int | None):
         raise InvalidValue("The field 'version' must be a whole number: the version you read.")
-    record = decisions.decide(db(), actor(), review_id, decision=_field(body, "decision", str), version=version,
-                              note=_field(body, "note", str, required=False, default=""),
+    record = decisions.decide(db(), actor(), review_id, decision=json_field(body, "decision", str), version=version,
+                              note=json_field(body, "note", str, required=False, default=""),
                               effective_date=_date_field(body, "effective_date"), now=current_app.config["CLOCK"]())
     return {**decision_json(record), "review_state": reviews.get_review(db(), actor(), review_id).state}, 201
 
@@ -150,8 +150,8 @@ def list_decisions(review_id: int) -> dict[str, Any]:
 def recuse(review_id: int) -> tuple[dict[str, Any], int]:
     """A leader declares a conflict of interest in the review."""
     _require_user()
-    body = _json_body()
-    recusal = decisions.recuse(db(), actor(), review_id, _field(body, "reason", str), now=current_app.config["CLOCK"]())
+    body = json_body()
+    recusal = decisions.recuse(db(), actor(), review_id, json_field(body, "reason", str), now=current_app.config["CLOCK"]())
     return {"review": review_id, "user": recusal.user.username, "reason": recusal.reason,
             "recused_at": recusal.recused_at.isoformat()}, 201
 

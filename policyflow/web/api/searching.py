@@ -7,8 +7,8 @@ from typing import Any
 from flask import request
 
 from policyflow.services import search
-from policyflow.web.api import MAX_PAGE_SIZE, _query_int, blueprint
-from policyflow.web.requests import actor, db
+from policyflow.web.api import MAX_PAGE_SIZE, blueprint
+from policyflow.web.requests import actor, db, query_int
 
 
 def _kinds() -> list[str]:
@@ -20,8 +20,8 @@ def _kinds() -> list[str]:
 def search_everything() -> dict[str, Any]:
     result = search.search(
         db(), actor(), request.args.get("q", ""), kinds=_kinds(), section=request.args.get("section", ""),
-        stage=request.args.get("stage", ""), page=_query_int("page", 1),
-        page_size=_query_int("page_size", search.PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+        stage=request.args.get("stage", ""), page=query_int("page", 1),
+        page_size=query_int("page_size", search.PAGE_SIZE, maximum=MAX_PAGE_SIZE),
     )
     return {"items": [item.as_dict() for item in result.items], "total": result.total, "page": result.page,
             "page_size": result.page_size, "pages": result.pages, "query": result.query, "counts": result.counts}
