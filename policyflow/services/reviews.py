@@ -75,6 +75,7 @@ def lock_policy(session: Session, policy: Policy) -> None:
 
     Writers take their locks in one order, review -> policy -> audit chain, so two of them never wait
     for each other in a circle."""
+    session.flush()  # refresh() would drop the policy's unsaved changes
     session.refresh(policy, with_for_update={"of": Policy})
 
 
