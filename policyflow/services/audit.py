@@ -12,15 +12,14 @@ from policyflow.models import Event
 from policyflow.models.base import utcnow
 from policyflow.services.actors import Actor
 
-# Any constant works; it only has to be the same for every writer of the chain.
-_CHAIN_LOCK = 7_461_730
-
 
 def record(session: Session, actor: Actor, action: str, subject: str, *,
            policy_id: int | None = None, data: dict[str, Any] | None = None) -> Event:
     """Append one event; concurrent writers are serialized so the chain never forks."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+        # Writers of the chain queue here (readers do not). A table lock belongs to this database's schema,
+        # unlike an advisory lock, which every schema of the server shares (other instances, parallel test runs).
+        session.execute(text(f"LOCK TABLE {Event.__tablename__} IN SHARE ROW EXCLUSIVE MODE"))
     last = session.execute(select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)).first()
     seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
     occurred_at = utcnow()
