@@ -18,7 +18,7 @@ from policyflow.core.workflow import load_workflow
 from policyflow.db import make_session_factory, transaction
 from policyflow.models import Event, Notification, OutboxMessage, Policy, PolicyVersion, Review
 from policyflow.resources import workflows_dir
-from policyflow.services import policies, reviews
+from policyflow.services import audit, policies, reviews
 from tests.conftest import STORE
 from tests.consistency import problems
 from tests.reviewing import who
@@ -120,63 +120,102 @@ def test_twenty_review_starts_on_one_policy_one_starts(committed: sessionmaker[S
         assert problems(session) == []
 
 
-def test_a_save_racing_a_stage_change_never_edits_a_locked_stage(committed: sessionmaker[Session], engine: Engine,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """An editor saves in draft while a colleague submits the review for equity review: either the save comes first
-    (and the submitted review is of the new text) or it is refused; never a new text under an equity review."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writing transaction at a time (BEGIN IMMEDIATE): this interleaving cannot happen")
-    new_policy(committed, "RACE-STAGE")
-    with transaction(committed) as session:
-        policy = policies.get_policy(session, who(session, "ombuds"), "RACE-STAGE")
-        review_id = reviews.start_review(session, who(session, "ombuds"), policy, load_workflow(STANDARD)).id
-    ready, checked, submitted = threading.Event(), threading.Event(), threading.Event()
-    submitter: list[int] = []  # the submitting connection's backend pid
+def save_while(committed: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, code: str,
+               other: Callable[[Session], object]) -> dict[str, str]:
+    """Save version 2 of ``code``, and once the save holds its locks and checked the stage, run ``other`` in a
+    transaction of its own; the save goes on when ``other`` has committed or waits for a lock the save holds.
+
+    PostgreSQL only: the wait is seen in pg_stat_activity, so the interleaving is the same on every run."""
+    ready, checked, done = threading.Event(), threading.Event(), threading.Event()
+    other_pid: list[int] = []
     original = reviews.text_may_change
 
     def checked_then_wait(session: Session, policy: Policy) -> None:
         original(session, policy)
         checked.set()
         ready.wait(60)
-        # Let the colleague go ahead: wait until their submission committed or waits for a lock this save holds.
         with committed() as observer:
-            while not submitted.is_set() and not observer.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND wait_event_type = 'Lock'"), {"pid": submitter[0]}):
+            while not done.is_set() and not observer.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND wait_event_type = 'Lock'"), {"pid": other_pid[0]}):
                 observer.rollback()
-                submitted.wait(0.02)
+                done.wait(0.02)
 
     outcomes: dict[str, str] = {}
 
-    def save() -> None:
+    def outcome(name: str, work: Callable[[], object]) -> None:
         try:
-            with transaction(committed) as session:
-                policy = policies.get_policy(session, who(session, "ombuds"), "RACE-STAGE")
-                policies.save_version(session, who(session, "ombuds"), STORE, policy, text="# Race\n\nChanged.\n",
-                                      summary="Changed.", base_version=1)
-            outcomes["save"] = "saved"
-        except Conflict as conflict:
-            outcomes["save"] = f"refused: {conflict.message}"
+            work()
+            outcomes[name] = "done"
+        except Exception as error:  # noqa: BLE001 - a refusal, a deadlock: the assertion shows it
+            outcomes[name] = f"{type(error).__name__}: {error}"[:300]
+        finally:
+            if name == "other":
+                done.set()
 
-    def submit() -> None:
+    def save() -> None:
         with transaction(committed) as session:
-            submitter.append(session.scalar(text("SELECT pg_backend_pid()")))
+            policy = policies.get_policy(session, who(session, "ombuds"), code)
+            policies.save_version(session, who(session, "ombuds"), STORE, policy, text="# Race\n\nChanged.\n",
+                                  summary="Changed.", base_version=1)
+
+    def run_other() -> None:
+        with transaction(committed) as session:
+            other_pid.append(session.scalar(text("SELECT pg_backend_pid()")))
             ready.set()
             checked.wait(60)
-            reviews.perform_action(session, who(session, "ombuds"), review_id, "submit_for_equity_review")
-        outcomes["submit"] = "submitted"
-        submitted.set()
+            other(session)
 
     monkeypatch.setattr(reviews, "text_may_change", checked_then_wait)
-    threads = [threading.Thread(target=submit), threading.Thread(target=save)]
+    threads = [threading.Thread(target=outcome, args=("other", run_other)), threading.Thread(target=outcome, args=("save", save))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert outcomes == {"save": "saved", "submit": "submitted"}  # the save held the review; the submission waited
+    return outcomes
+
+
+@pytest.fixture
+def postgresql_only(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time (BEGIN IMMEDIATE): these interleavings cannot happen")
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_a_save_racing_a_stage_change_never_edits_a_locked_stage(committed: sessionmaker[Session],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editor saves in draft while a colleague submits the review for equity review: the submission waits for the
+    save and is of the new text (it used to slip in between, leaving new text under an equity review of the old one)."""
+    new_policy(committed, "RACE-STAGE")
+    with transaction(committed) as session:
+        policy = policies.get_policy(session, who(session, "ombuds"), "RACE-STAGE")
+        review_id = reviews.start_review(session, who(session, "ombuds"), policy, load_workflow(STANDARD)).id
+
+    outcomes = save_while(committed, monkeypatch, "RACE-STAGE", lambda session: reviews.perform_action(
+        session, who(session, "ombuds"), review_id, "submit_for_equity_review"))
+    assert outcomes == {"save": "done", "other": "done"}
     with transaction(committed) as session:
         review = session.get(Review, review_id)
         assert review.state == "equity_review" and review.version_number == 2  # the equity review is of the new text
-        submitted_event = session.scalars(select(Event).where(Event.subject == f"review:{review_id}",
-                                                              Event.action == "review.action")).one()
-        assert submitted_event.data["version"] == 2
+        submitted = session.scalars(select(Event).where(Event.subject == f"review:{review_id}",
+                                                        Event.action == "review.action")).one()
+        assert submitted.data["version"] == 2
+        assert problems(session) == []
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_a_change_recorded_against_a_policy_while_it_is_saved_does_not_deadlock(committed: sessionmaker[Session],
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Something else written to the audit trail about the policy (a note, a concern, a schedule) while the policy is
+    saved: the save holds the policy row, the other change holds the audit chain and refers to the policy. The
+    policy lock must not block a row that merely refers to the policy, or each waits for the other."""
+    new_policy(committed, "RACE-AUDIT")
+    with transaction(committed) as session:
+        policy_id = session.scalar(select(Policy.id).where(Policy.code == "RACE-AUDIT"))
+
+    outcomes = save_while(committed, monkeypatch, "RACE-AUDIT", lambda session: audit.record(
+        session, who(session, "ombuds"), "policy.noted", "policy:RACE-AUDIT", policy_id=policy_id))
+    assert outcomes == {"save": "done", "other": "done"}
+    with transaction(committed) as session:
+        actions = list(session.scalars(select(Event.action).where(Event.policy_id == policy_id).order_by(Event.seq)))
+        assert actions == ["policy.created", "policy.noted", "policy.version_saved"]
         assert problems(session) == []
