@@ -1,7 +1,8 @@
-"""Two real ``policyflow serve`` processes on one database, twenty people saving on the same base at once.
+"""Two real ``policyflow serve`` processes on one database, twenty people doing the same thing at once.
 
-Through the API: one 201, nineteen 409 problems naming the current version, and exactly one new
-version. Through the editor's form: one redirect to the new version, nineteen conflict pages.
+Saving on the same base through the API: one 201, nineteen 409 problems naming the current version,
+and exactly one new version. Through the editor's form: one redirect to the new version, nineteen
+conflict pages. Starting a review, then acting on it: one succeeds, nineteen 409s. Never a 500.
 """
 
 from __future__ import annotations
@@ -159,5 +160,16 @@ def test_twenty_saves_on_one_base_through_two_servers(servers: list[str], commit
 
     status, _headers, text = call(f"{second}/api/v1/policies/{CODE}", headers={"Authorization": f"Bearer {token}"})
     assert json.loads(text)["head_version"] == 3
+
+    # Twenty start a review of it at once (this was one 201 and nineteen 500s on PostgreSQL), then twenty act on it.
+    outcomes = at_once(servers, lambda url: post_json(f"{url}/api/v1/policies/{CODE}/reviews", {"workflow": "standard-review"},
+                                                      token))
+    assert sorted(status for status, _ in outcomes) == [201] + [409] * (CLIENTS - 1), outcomes
+    review_id = next(body["id"] for status, body in outcomes if status == 201)
+    outcomes = at_once(servers, lambda url: post_json(f"{url}/api/v1/reviews/{review_id}/actions",
+                                                      {"action": "submit_for_equity_review"}, token))
+    assert sorted(status for status, _ in outcomes) == [200] + [409] * (CLIENTS - 1), outcomes
+    status, _headers, text = call(f"{first}/api/v1/reviews/{review_id}", headers={"Authorization": f"Bearer {token}"})
+    assert json.loads(text)["state"] == "equity_review"
     with transaction(make_session_factory(committed_engine)) as session:
         assert problems(session) == []
