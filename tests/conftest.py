@@ -60,11 +60,10 @@ def _postgres_engine() -> tuple[Engine, str]:
     return make_engine(f"{PG_URL}{separator}options=-csearch_path%3D{schema}"), schema
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        engine = make_engine(f"sqlite:///{path}")
+def _demo_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A new database (a SQLite file, or a schema of its own on PostgreSQL), migrated, with the demo data."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}")
         schema = None
     else:
         engine, schema = _postgres_engine()
@@ -78,6 +77,18 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    yield from _demo_database(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def committed_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A demo database of its own for tests that commit for real and leave their data (other processes, crashes):
+    nothing is rolled back, so tests on it use policy codes of their own."""
+    yield from _demo_database(request.param, tmp_path_factory)
 
 
 @pytest.fixture

@@ -12,15 +12,16 @@ from policyflow.models import Event
 from policyflow.models.base import utcnow
 from policyflow.services.actors import Actor
 
-# Any constant works; it only has to be the same for every writer of the chain.
-_CHAIN_LOCK = 7_461_730
-
 
 def record(session: Session, actor: Actor, action: str, subject: str, *,
            policy_id: int | None = None, data: dict[str, Any] | None = None) -> Event:
     """Append one event; concurrent writers are serialized so the chain never forks."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+        # Writers of the chain queue here (readers do not). The key is the events table's OID, so each schema's
+        # chain has its own lock (one constant key made every instance and test run on the server wait in one
+        # queue), and no privilege beyond INSERT is needed (an append-only table may deny UPDATE and DELETE).
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(CAST(CAST(:table AS regclass) AS oid) AS bigint))"),
+                        {"table": Event.__tablename__})
     last = session.execute(select(Event.seq, Event.hash).order_by(Event.seq.desc()).limit(1)).first()
     seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
     occurred_at = utcnow()

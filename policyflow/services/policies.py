@@ -195,6 +195,10 @@ def save_version(session: Session, actor: Actor, settings: StoreSettings, policy
     check_text(text, settings.max_text_bytes)
     from policyflow.services import reviews  # reviews build on policies; imported here to avoid a cycle
 
+    # Lock the review in flight, then the policy: a stage change waits for this save (or this save for it),
+    # so text never changes once a review has left an editable stage, and concurrent savers queue here.
+    reviews.active_review(session, policy, lock=True)
+    reviews.lock_policy(session, policy)
     head_number = policy.head_version_number
     head = session.scalar(
         select(PolicyVersion).where(PolicyVersion.policy_id == policy.id, PolicyVersion.number == head_number)

@@ -62,8 +62,23 @@ def load_named_workflow(folder: Path, name: str) -> WorkflowDefinition:
     return load_workflow(path)
 
 
-def active_review(session: Session, policy: Policy) -> Review | None:
-    return session.scalar(select(Review).where(Review.policy_id == policy.id, Review.ended_at.is_(None)))
+def active_review(session: Session, policy: Policy, *, lock: bool = False) -> Review | None:
+    """The review in flight, if any; ``lock`` holds its row (PostgreSQL) until the transaction ends."""
+    query = select(Review).where(Review.policy_id == policy.id, Review.ended_at.is_(None))
+    if lock:
+        query = query.with_for_update(of=Review, key_share=True)  # SQLite has no row locks: BEGIN IMMEDIATE serializes writers
+    return session.scalar(query)
+
+
+def lock_policy(session: Session, policy: Policy) -> None:
+    """Hold the policy's row until the transaction ends and read it afresh.
+
+    Writers take their locks in one order, review -> policy -> audit chain, so two of them never wait
+    for each other in a circle. The locks are FOR NO KEY UPDATE: they queue writers of the row but not
+    inserts of rows that refer to it (an event or a version naming the policy), which would otherwise
+    wait for the lock holder while holding the audit chain it needs."""
+    session.flush()  # refresh() would drop the policy's unsaved changes
+    session.refresh(policy, with_for_update={"of": Policy, "key_share": True})
 
 
 def _require_staff(actor: Actor) -> None:
@@ -75,7 +90,7 @@ def get_review(session: Session, actor: Actor, review_id: int, *, lock: bool = F
     _require_staff(actor)
     query = select(Review).where(Review.id == review_id)
     if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Review)
+        query = query.with_for_update(of=Review, key_share=True)  # see lock_policy
     review = session.scalar(query)
     if review is None:
         raise NotFound(f"There is no review {review_id}.")
@@ -110,6 +125,8 @@ def start_review(session: Session, actor: Actor, policy: Policy, definition: Wor
     """Start ``definition`` on the policy's newest version (or ``version_number``); one active review per policy."""
     if not actor.can_edit_policies:
         raise PermissionDenied("Only ombuds staff and administrators start reviews.")
+    # Two people starting a review at once: the second waits here, then finds the first one's review.
+    lock_policy(session, policy)
     if active_review(session, policy) is not None:
         raise Conflict(f"Policy {policy.code} already has a review in progress.")
     _check_period(comment_opens_on, comment_closes_on)

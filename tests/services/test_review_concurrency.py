@@ -11,7 +11,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from werkzeug.serving import make_server
 
 from policyflow.core.errors import Conflict
@@ -51,7 +51,9 @@ def _check_and_clean(engine: Engine, code: str, review_id: int, outcomes: list[s
                 if message.payload.get("review_id") == review_id:
                     session.delete(message)
             session.execute(delete(Review).where(Review.policy_id == policy.id))
-            session.execute(delete(Event).where(Event.policy_id == policy.id))
+            # Cut the audit chain back to where the test began (the policy's first event), so it stays whole.
+            first = session.scalar(select(func.min(Event.seq)).where(Event.policy_id == policy.id))
+            session.execute(delete(Event).where(Event.seq >= first))
             session.execute(delete(PolicyVersion).where(PolicyVersion.policy_id == policy.id))
             session.delete(policy)
 
