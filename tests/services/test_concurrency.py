@@ -19,7 +19,7 @@ from policyflow.db import make_session_factory, transaction
 from policyflow.models import Event, Notification, OutboxMessage, Policy, PolicyVersion, Review
 from policyflow.resources import workflows_dir
 from policyflow.services import audit, policies, reviews
-from tests.conftest import STORE
+from tests.conftest import BACKENDS, STORE
 from tests.consistency import problems
 from tests.reviewing import who
 
@@ -174,13 +174,13 @@ def save_while(committed: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
     return outcomes
 
 
-@pytest.fixture
-def postgresql_only(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writing transaction at a time (BEGIN IMMEDIATE): these interleavings cannot happen")
+# PostgreSQL only: SQLite runs one writing transaction at a time (BEGIN IMMEDIATE), so these interleavings cannot
+# happen there. Without PostgreSQL the parameter set is empty (a skip); CI always has it (conftest).
+postgresql_only = pytest.mark.parametrize("engine", [backend for backend in BACKENDS if backend == "postgresql"],
+                                          indirect=True)
 
 
-@pytest.mark.usefixtures("postgresql_only")
+@postgresql_only
 def test_a_save_racing_a_stage_change_never_edits_a_locked_stage(committed: sessionmaker[Session],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """An editor saves in draft while a colleague submits the review for equity review: the submission waits for the
@@ -202,7 +202,7 @@ def test_a_save_racing_a_stage_change_never_edits_a_locked_stage(committed: sess
         assert problems(session) == []
 
 
-@pytest.mark.usefixtures("postgresql_only")
+@postgresql_only
 def test_a_change_recorded_against_a_policy_while_it_is_saved_does_not_deadlock(committed: sessionmaker[Session],
                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Something else written to the audit trail about the policy (a note, a concern, a schedule) while the policy is
