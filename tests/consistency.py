@@ -2,9 +2,8 @@
 
 ``problems(session)`` lists every broken invariant in words (empty when the database is sound):
 
-- every policy's versions are numbered 1..head without a gap, each has the parent before it, the
-  head keeps its full text, and every version rebuilds from its patches to text matching its SHA-256;
-- the audit trail's hash chain verifies;
+- everything ``policyflow check`` checks (services.integrity): versions numbered 1..head, each the child
+  of the one before, the head keeping its full text, each rebuilding to its SHA-256; the audit chain;
 - every review's state, ``state_version`` and end agree with its timeline: one transition per
   state change, the last one naming the current state, ended exactly when the stage is final, and
   the version under review exists;
@@ -18,41 +17,18 @@ from itertools import pairwise
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from policyflow.core.errors import PolicyflowError
-from policyflow.models import OutboxMessage, Policy, PolicyVersion, Review, ReviewTransition
-from policyflow.services import audit, policies, reviews
+from policyflow.models import OutboxMessage, Review, ReviewTransition
+from policyflow.services import integrity, reviews
 
 
 def problems(session: Session) -> list[str]:
     session.expire_all()
-    found = [*_version_problems(session), *_review_problems(session), *_outbox_problems(session)]
-    checked, broken = audit.verify(session)
-    if broken is not None:
-        found.append(f"audit chain breaks at event {broken} (after {checked} good events)")
-    return found
-
-
-def _version_problems(session: Session) -> list[str]:
-    found: list[str] = []
-    for policy in session.scalars(select(Policy).order_by(Policy.id)):
-        rows = session.scalars(select(PolicyVersion).where(PolicyVersion.policy_id == policy.id)
-                               .order_by(PolicyVersion.number)).all()
-        numbers = [row.number for row in rows]
-        if numbers != list(range(1, policy.head_version_number + 1)):
-            found.append(f"{policy.code}: versions {numbers}, head says {policy.head_version_number}")
-            continue
-        if rows[-1].full_text is None:
-            found.append(f"{policy.code}: the head version {rows[-1].number} keeps no full text")
-        for previous, row in zip([None, *rows], rows, strict=False):
-            if row.parent_id != (previous.id if previous else None):
-                found.append(f"{policy.code} v{row.number}: parent is not v{row.number - 1}")
-            try:
-                policies.version_text(session, policy, row)
-            except PolicyflowError as error:
-                found.append(f"{policy.code} v{row.number}: {error.message}")
-        if policy.published_version_number is not None and policy.published_version_number > policy.head_version_number:
-            found.append(f"{policy.code}: published version {policy.published_version_number} does not exist")
-    return found
+    integrity_report = integrity.check(session)  # versions and the audit chain, as ``policyflow check`` sees them
+    found = [broken.problem for broken in integrity_report.broken]
+    if integrity_report.audit_broken_at is not None:
+        found.append(f"audit chain breaks at event {integrity_report.audit_broken_at} "
+                     f"(after {integrity_report.events} good events)")
+    return [*found, *_review_problems(session), *_outbox_problems(session)]
 
 
 def _review_problems(session: Session) -> list[str]:

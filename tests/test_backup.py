@@ -266,6 +266,28 @@ def test_check_names_a_damaged_version_and_exits_1(engine: Engine, tmp_path: Pat
 
 
 @from_sqlite_demo
+def test_check_names_a_lost_version_and_a_head_without_its_text(engine: Engine, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.sqlite3"
+    backup.backup(engine, copy)
+    with sqlite3.connect(copy) as connection:
+        connection.execute("PRAGMA foreign_keys = OFF")
+        (lost_from,) = connection.execute(
+            "SELECT code FROM policies WHERE head_version_number >= 3 ORDER BY code LIMIT 1").fetchone()
+        connection.execute("DELETE FROM policy_versions WHERE number = 2 AND policy_id = "
+                           "(SELECT id FROM policies WHERE code = ?)", (lost_from,))
+        (textless,) = connection.execute("SELECT code FROM policies WHERE code > ? ORDER BY code LIMIT 1",
+                                         (lost_from,)).fetchone()
+        connection.execute("UPDATE policy_versions SET full_text = NULL WHERE policy_id = (SELECT id FROM policies "
+                           "WHERE code = ?) AND number = (SELECT head_version_number FROM policies WHERE code = ?)",
+                           (textless, textless))
+    result = run(sqlite_url(copy), "check")
+    assert result.exit_code == 1
+    assert f"BROKEN {lost_from} version 2: Policy {lost_from} version 2 is missing." in result.output
+    assert f"Policy {lost_from} version 3 is not the child of version 2." in result.output
+    assert f"Policy {textless} head version" in result.output and "keeps no full text" in result.output
+
+
+@from_sqlite_demo
 def test_backup_refuses_to_overwrite_unless_forced(engine: Engine, tmp_path: Path) -> None:
     url = sqlite_url(Path(engine.url.database))
     path = tmp_path / "nightly.jsonl.gz"
