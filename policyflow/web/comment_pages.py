@@ -78,15 +78,12 @@ def comment_labels() -> dict[str, Any]:
 def comment_summary(review: Review) -> dict[str, Any] | None:
     """Counts for the review page; None when the review's workflow takes no comments and it has none."""
     session = db()
-    counts = {disposition or "none": n for disposition, n in session.execute(
-        select(Comment.disposition, func.count()).where(Comment.review_id == review.id, Comment.hidden_at.is_(None))
-        .group_by(Comment.disposition))}
-    hidden = session.scalar(select(func.count()).where(Comment.review_id == review.id, Comment.hidden_at.is_not(None))) or 0
-    total = sum(counts.values()) + hidden
+    numbers = comments.review_counts(session, review)
+    counts, total = numbers.by_disposition, numbers.total
     if not total and not any(stage.comments for stage in reviews.definition_of(review).stages):
         return None
     return {
-        "total": total, "undecided": counts.get("none", 0), "hidden": hidden,
+        "total": total, "undecided": counts.get("none", 0), "hidden": numbers.hidden,
         "by_disposition": [(comments.DISPOSITION_LABELS[d], counts[d]) for d in DISPOSITIONS if counts.get(d)],
         "may_triage": comments.sees_identities(actor()),
         "public": comments.report_is_public(session, review),
