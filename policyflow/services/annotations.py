@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from policyflow.core.anchoring import reanchor_many
 from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied
 from policyflow.core.vocabulary import load_vocabularies
-from policyflow.models import Annotation, AnnotationEdit, AnnotationPlacement, AnnotationReply, Policy
+from policyflow.models import VISIBILITIES, Annotation, AnnotationEdit, AnnotationPlacement, AnnotationReply, Policy
 from policyflow.models.base import fresh_stamp, utcnow
 from policyflow.services import audit, policies, search
 from policyflow.services.actors import Actor
@@ -40,6 +40,29 @@ class Placed:
     end: int | None
     score: float
     confirmed: bool = False  # a person confirmed or re-attached this placement
+
+
+@dataclass(frozen=True)
+class ReaderClass:
+    """Everything about a reader that changes which notes a page shows and which controls sit beside them.
+
+    Readers of one class see the same notes section, so it is rendered once for all of them and cached under
+    this (web.fragments): a reviewer's class differs from the ombuds', so never gets their confidential notes.
+    """
+
+    readable: tuple[str, ...]
+    writable: tuple[str, ...]
+    may_block: bool
+    may_reattach_any: bool
+    user_id: int | None  # set only when what the reader may re-attach depends on which notes they wrote
+
+
+def reader_class(actor: Actor) -> ReaderClass:
+    readable = tuple(v for v in VISIBILITIES if v in readable_visibilities(actor))
+    writable = tuple(v for v in VISIBILITIES if actor.is_system or WRITERS[v] & actor.roles)
+    may_reattach_any = actor.is_system or "ombuds" in actor.roles  # as in reattach()
+    user_id = actor.user.id if actor.user is not None and readable and not may_reattach_any else None
+    return ReaderClass(readable, writable, actor.is_system or bool(BLOCKERS & actor.roles), may_reattach_any, user_id)
 
 
 def readable_visibilities(actor: Actor) -> set[str]:

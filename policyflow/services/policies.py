@@ -8,14 +8,14 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, joinedload
 
 from policyflow.core.diffing import change_stats, diff, patch_from_ops
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied, VersionConflict
 from policyflow.core.redline import ChangeStats
 from policyflow.core.rendering import RENDERER_VERSION, render_markdown
 from policyflow.core.versioning import StoredVersion, is_keyframe, reconstruct, sha256_text
-from policyflow.models import Policy, PolicySubscription, PolicyVersion, Review
+from policyflow.models import Policy, PolicySubscription, PolicyVersion, Review, User
 from policyflow.models.base import utcnow
 from policyflow.services import audit, search
 from policyflow.services.actors import Actor
@@ -73,10 +73,31 @@ def _visible(actor: Actor, policy: Policy) -> bool:
 
 
 def get_policy(session: Session, actor: Actor, code: str) -> Policy:
-    policy = session.scalar(select(Policy).where(Policy.code == normalize_code(code)))
+    return _readable_policy(actor, code, session.scalar(select(Policy).where(Policy.code == normalize_code(code))))
+
+
+def _readable_policy(actor: Actor, code: str, policy: Policy | None) -> Policy:
     if policy is None or not _visible(actor, policy):
         raise NotFound(f"There is no policy with the code {code!r}.")
     return policy
+
+
+def _readable_version(actor: Actor, policy: Policy, number: int, version: PolicyVersion | None) -> PolicyVersion:
+    if version is None or (not actor.is_staff and version.published_at is None):
+        raise NotFound(f"Policy {policy.code} has no version {number}.")
+    return version
+
+
+def get_policy_version(session: Session, actor: Actor, code: str, number: int) -> tuple[Policy, PolicyVersion]:
+    """``get_policy`` then ``get_version`` (the same checks, the same refusals) in one query."""
+    this_version = (PolicyVersion.policy_id == Policy.id) & (PolicyVersion.number == number)
+    # The version's author is shown by name only: not their roles (a query of its own otherwise).
+    policy, version = session.execute(
+        select(Policy, PolicyVersion).outerjoin(PolicyVersion, this_version)
+        .options(joinedload(PolicyVersion.author).lazyload(User.role_rows))
+        .where(Policy.code == normalize_code(code))).first() or (None, None)
+    policy = _readable_policy(actor, code, policy)
+    return policy, _readable_version(actor, policy, number, version)
 
 
 def visible_version_numbers(session: Session, actor: Actor, policy: Policy) -> list[int]:
@@ -84,6 +105,15 @@ def visible_version_numbers(session: Session, actor: Actor, policy: Policy) -> l
     if not actor.is_staff:
         query = query.where(PolicyVersion.published_at.is_not(None))
     return list(session.scalars(query.order_by(PolicyVersion.number)))
+
+
+def neighbour_versions(session: Session, actor: Actor, policy: Policy, number: int) -> tuple[int | None, int | None]:
+    """The versions before and after ``number`` that the actor may read (None at either end)."""
+    if actor.is_staff:  # staff read every version, and versions are numbered 1..head without gaps
+        return (number - 1 if number > 1 else None), (number + 1 if number < policy.head_version_number else None)
+    visible = visible_version_numbers(session, actor, policy)
+    index = visible.index(number)
+    return (visible[index - 1] if index > 0 else None), (visible[index + 1] if index + 1 < len(visible) else None)
 
 
 def list_versions(session: Session, actor: Actor, policy: Policy) -> list[PolicyVersion]:
@@ -101,9 +131,7 @@ def get_version(session: Session, actor: Actor, policy: Policy, number: int) -> 
     version = session.scalar(
         select(PolicyVersion).where(PolicyVersion.policy_id == policy.id, PolicyVersion.number == number)
     )
-    if version is None or (not actor.is_staff and version.published_at is None):
-        raise NotFound(f"Policy {policy.code} has no version {number}.")
-    return version
+    return _readable_version(actor, policy, number, version)
 
 
 def search_policies(session: Session, actor: Actor, *, query: str = "", section: str = "",
