@@ -514,9 +514,9 @@ def review_counts(session: Session, review: Review) -> ReviewCounts:
 
 
 def undecided_count(session: Session, review: Review) -> int:
-    """Exact, from the database, for the workflow's conditions (the partial index ix_comments_review_undecided)."""
-    return session.scalar(select(func.count()).where(Comment.review_id == review.id, Comment.disposition.is_(None),
-                                                     Comment.hidden_at.is_(None))) or 0
+    """Comments neither answered nor hidden (the "all comments answered" condition). Exact: every write to the
+    review's comments changes its stamp in the same transaction, and an action holds the review row locked."""
+    return review_counts(session, review).by_disposition.get("none", 0)
 
 
 # ---------------------------------------------------------------------------------------------
