@@ -60,8 +60,8 @@ if cookie and cookie ~= "" then wrk.headers["Cookie"] = cookie end
 request = function() return wrk.format("GET", path) end
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %.1f %.1f\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(95)))
+  io.write(string.format("RESULT %d %d %d %d %.1f %.1f\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout, e.timeout, latency:percentile(50), latency:percentile(95)))
 end
 """
 
@@ -75,6 +75,7 @@ class Measured:
     median_ms: float
     p95_ms: float
     errors: int
+    timeouts: int = 0  # of the errors: requests wrk gave up on after --timeout (the server may still answer 200)
     note: str = ""
 
     @property
@@ -221,8 +222,9 @@ def run_wrk(name: str, port: int, path: str, args: argparse.Namespace, cookie: s
                             check=True)
     shutil.rmtree(script.parent)
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
-    requests, micros, errors, median, high = line.split()[1:]
-    return Measured(name, "wrk", int(requests), int(micros) / 1e6, float(median) / 1000, float(high) / 1000, int(errors))
+    requests, micros, errors, timeouts, median, high = line.split()[1:]
+    return Measured(name, "wrk", int(requests), int(micros) / 1e6, float(median) / 1000, float(high) / 1000, int(errors),
+                    int(timeouts))
 
 
 def run_clients(name: str, clients: list[Callable[[], int]], seconds: float) -> Measured:
@@ -357,9 +359,9 @@ def measure_hello(args: argparse.Namespace) -> Measured:
 
 
 def report(results: list[Measured], hello: Measured, args: argparse.Namespace, loads: list[tuple[float, ...]]) -> str:
-    headers = ["page", "tool", "req/s", "of hello", "median ms", "p95 ms", "errors", "requests"]
+    headers = ["page", "tool", "req/s", "of hello", "median ms", "p95 ms", "errors (time-outs)", "requests"]
     rows = [[m.name, m.tool, f"{m.rate:.1f}", f"{m.rate / hello.rate:.1%}" if hello.rate else "-", f"{m.median_ms:.1f}",
-             f"{m.p95_ms:.1f}", str(m.errors), str(m.requests)] for m in [hello, *results]]
+             f"{m.p95_ms:.1f}", f"{m.errors} ({m.timeouts})", str(m.requests)] for m in [hello, *results]]
     print_table(headers, rows)
     verdicts = []
     for m in results:

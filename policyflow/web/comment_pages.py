@@ -23,6 +23,7 @@ from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied, Pol
 from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, Review, User
 from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
+from policyflow.web.fragments import BACK_SLOT, CSRF_SLOT, cached_section
 from policyflow.web.pages import blueprint, staff_required
 from policyflow.web.requests import actor, db, flash_problem, vocabularies
 
@@ -144,11 +145,16 @@ def comment_triage(review_id: int) -> str:
     filters = _filters()
     page = comments.triage(db(), current, review_id, filters, page=_page_number(), page_size=PAGE_SIZE)
     review = reviews.get_review(db(), current, review_id)
-    return render_template("comments/triage.html", page=page, filters=filters,
+    key = ("triage-groups", review.id, review.comments_stamp, filters, page.page, page.page_size,
+           comments.sees_identities(current))
+    groups = cached_section(key, lambda: render_template(
+        "comments/_triage_groups.html", page=page, filers=_filers(row.first for row in page.rows), back=BACK_SLOT,
+        csrf_token=lambda: CSRF_SLOT, **_triage_context(review)))
+    return render_template("comments/triage.html", page=page, filters=filters, groups=groups,
                            passage_choice=filters.passage if filters.passage in ("yes", "no") else "",
                            passage_words="" if filters.passage in ("yes", "no") else filters.passage,
-                           filtered=any(vars(filters).values()), filers=_filers(row.first for row in page.rows),
-                           back=request.full_path.rstrip("?"), **_triage_context(review))
+                           filtered=any(vars(filters).values()), back=request.full_path.rstrip("?"),
+                           **_triage_context(review))
 
 
 @blueprint.route("/reviews/<int:review_id>/comments/groups/<int:group_id>")

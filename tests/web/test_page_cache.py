@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from policyflow.models import User, UserRole
-from policyflow.services import annotations
+from policyflow.models import Policy, Review, User, UserRole
+from policyflow.services import annotations, comments
 from policyflow.services.actors import Actor
 from policyflow.web import create_app
 from tests.conftest import STORE, login
@@ -130,3 +130,22 @@ def test_each_session_gets_its_own_token_and_way_back(app: Flask) -> None:
     assert 'name="back" value="/policies/KB/versions/5?status=open"' in first
     assert 'name="back" value="/policies/KB/versions/5?status=resolved"' in _page(one, "?status=resolved")
     assert "slot-" not in first
+
+
+def test_triage_shows_new_and_answered_comments_at_once_on_both_workers(app: Flask, other_app: Flask,
+                                                                         session: Session) -> None:
+    review = session.scalar(select(Review).join(Policy).where(Policy.code == "JFABE", Review.ended_at.is_(None)))
+    path = f"/reviews/{review.id}/comments?q=Cache+check"
+    first, second = _signed_in(app, "ombuds"), _signed_in(other_app, "ombuds")
+    for client in (first, second):
+        assert "No comment matches these filters." in client.get(path).get_data(as_text=True)
+    sent = comments.submit(session, Actor.anonymous(), review.id, body="Cache check: buses from the first day.",
+                           identity="anonymous", allowed_categories=[]).comment
+    session.flush()
+    for client in (first, second):
+        assert f'id="group-{sent.id}"' in client.get(path).get_data(as_text=True)
+    ombuds = Actor.of(session.scalar(select(User).where(User.username == "ombuds")))
+    comments.set_disposition(session, ombuds, sent.id, disposition="accepted", response="Cache check: answered.")
+    session.flush()
+    for client in (first, second):
+        assert "Cache check: answered." in client.get(path).get_data(as_text=True)
