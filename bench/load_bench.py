@@ -134,7 +134,8 @@ class Server:
         self.port = port
         self.instance = tempfile.mkdtemp(prefix="policyflow-load-")
         env = {**os.environ, "POLICYFLOW_BIND": f"127.0.0.1:{port}", "POLICYFLOW_WORKERS": str(args.workers),
-               "POLICYFLOW_THREADS": str(args.threads), "POLICYFLOW_DATABASE_URL": db_url,
+               "POLICYFLOW_THREADS": str(args.threads), "POLICYFLOW_KEEPALIVE": str(args.keepalive),
+               "POLICYFLOW_DATABASE_URL": db_url,
                "POLICYFLOW_INSTANCE_PATH": self.instance, "POLICYFLOW_SECRET_KEY": "load-bench-secret",
                "POLICYFLOW_COMMENT_RATE_LIMIT": "1000000 per minute", "POLICYFLOW_LOG_LEVEL": "warning",
                "PYTHONPATH": str(BENCH)}
@@ -383,7 +384,8 @@ def report(results: list[Measured], hello: Measured, args: argparse.Namespace, l
     return "\n".join([
         "# Load benchmark results", "",
         f"`python bench/load_bench.py {' '.join(sys.argv[1:])}`: gunicorn `deploy/gunicorn.conf.py`, "
-        f"{args.workers} workers, worker class `{args.worker_class}` ({args.threads} threads), {args.clients} concurrent "
+        f"{args.workers} workers, worker class `{args.worker_class}` ({args.threads} threads, keep-alive {args.keepalive} s), "
+        f"{args.clients} concurrent "
         f"clients, {args.duration} s per page ({args.mixed_duration} s mixed), PostgreSQL `{args.url.rsplit('/', 1)[-1]}`.",
         f"Load average (1, 5, 15 min): {load_text}; {os.cpu_count()} CPUs (shared machine: figures are noisy).", "",
         *table, "", *[f"- {line}" for line in verdicts], "",
@@ -402,6 +404,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
+    parser.add_argument("--keepalive", type=int, default=2, help="gunicorn keep-alive seconds (gthread; 0: close)")
     parser.add_argument("--port", type=int, default=8111)
     parser.add_argument("--hello-port", type=int, default=8112)
     parser.add_argument("--only", nargs="*", default=[], help="words of the page names to run")
