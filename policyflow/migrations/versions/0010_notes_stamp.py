@@ -1,5 +1,5 @@
-"""notes_stamp on policies and comments_stamp on reviews (per-process page caches key on them); an index of
-the comments still waiting for an answer
+"""notes_stamp on policies and comments_stamp on reviews (per-process page caches key on them); indexes of the
+comments still waiting for an answer and of unread notifications
 
 Revision ID: 0010
 Revises: 0009
@@ -17,6 +17,7 @@ branch_labels = None
 depends_on = None
 
 UNDECIDED = "disposition IS NULL AND hidden_at IS NULL"
+UNREAD = "read_at IS NULL"
 
 
 def upgrade() -> None:
@@ -27,9 +28,14 @@ def upgrade() -> None:
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.create_index('ix_comments_review_undecided', ['review_id'], unique=False,
                               sqlite_where=sa.text(UNDECIDED), postgresql_where=sa.text(UNDECIDED))
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_unread', ['user_id'], unique=False,
+                              sqlite_where=sa.text(UNREAD), postgresql_where=sa.text(UNREAD))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_unread', sqlite_where=sa.text(UNREAD), postgresql_where=sa.text(UNREAD))
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.drop_index('ix_comments_review_undecided', sqlite_where=sa.text(UNDECIDED),
                             postgresql_where=sa.text(UNDECIDED))
