@@ -21,7 +21,7 @@ from policyflow.core.lru import LRUCache
 _NONCE = secrets.token_hex(8)
 CSRF_SLOT = f"csrf-slot-{_NONCE}"
 BACK_SLOT = f"back-slot-{_NONCE}"
-SECTIONS = 512  # a rendered 200-note section is ~350 KB: at most ~180 MB per worker at worst, far less in practice
+SECTIONS = 256  # a 200-note section is ~350 KB: ~90 MB per worker if all were that big (RENDERED_SECTIONS overrides)
 
 
 def init_app(app: Flask) -> None:
