@@ -59,7 +59,7 @@ from policyflow import migrate
 from policyflow.core.vocabulary import load_vocabularies
 from policyflow.db import make_engine, make_session_factory, transaction
 from policyflow.models import Comment, CommentConsent, Policy, Review, User
-from policyflow.models.base import utcnow
+from policyflow.models.base import fresh_stamp, utcnow
 from policyflow.resources import demo_dir, workflows_dir
 from policyflow.services import comments, demo, policies, reviews
 from policyflow.services.actors import Actor
@@ -401,6 +401,8 @@ def load_comments(url: str, total: int, seed: int = 50_000) -> Loaded:
             session.execute(insert(Comment), rows[start:start + BATCH])
         if consents:
             session.execute(insert(CommentConsent), consents)
+        # As the services do with every change to a review's comments: caches keyed on the stamp start afresh.
+        session.execute(update(Review).where(Review.id == review_id).values(comments_stamp=fresh_stamp()))
         if engine.dialect.name == "postgresql":  # ids were given explicitly; move the sequence past them
             session.execute(text("SELECT setval(pg_get_serial_sequence('comments', 'id'), (SELECT max(id) FROM comments))"))
     with transaction(factory) as session:

@@ -60,8 +60,8 @@ if cookie and cookie ~= "" then wrk.headers["Cookie"] = cookie end
 request = function() return wrk.format("GET", path) end
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %.1f %.1f\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(95)))
+  io.write(string.format("RESULT %d %d %d %d %.1f %.1f\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout, e.timeout, latency:percentile(50), latency:percentile(95)))
 end
 """
 
@@ -75,6 +75,7 @@ class Measured:
     median_ms: float
     p95_ms: float
     errors: int
+    timeouts: int = 0  # of the errors: requests wrk gave up on after --timeout (the server may still answer 200)
     note: str = ""
 
     @property
@@ -119,11 +120,18 @@ def find_targets(url: str) -> Targets:
         actions = list(connection.scalars(select(Review.id).join(Policy).where(
             Policy.code.like("LOAD%"), Review.ended_at.is_(None), Review.workflow_name == "standard-review")
             .order_by(Review.id)))
-        # The drafts left in equity review by an interrupted run go back to draft.
-        connection.execute(text("UPDATE reviews SET state = 'draft' WHERE id = ANY(:ids)"), {"ids": actions})
-        connection.commit()
     engine.dispose()
+    back_to_draft(url, actions)
     return Targets(big.code, big.head_version_number, comment_review, comment_review, public, actions)
+
+
+def back_to_draft(url: str, review_ids: list[int]) -> None:
+    """The reviews the movers use start in draft: a timed run stops movers mid-cycle, leaving some in equity
+    review, and a mover that expects draft would then get only 409s (the 12 and 93 "errors" of earlier mixed runs)."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE reviews SET state = 'draft' WHERE id = ANY(:ids)"), {"ids": review_ids})
+    engine.dispose()
 
 
 class Server:
@@ -133,7 +141,8 @@ class Server:
         self.port = port
         self.instance = tempfile.mkdtemp(prefix="policyflow-load-")
         env = {**os.environ, "POLICYFLOW_BIND": f"127.0.0.1:{port}", "POLICYFLOW_WORKERS": str(args.workers),
-               "POLICYFLOW_THREADS": str(args.threads), "POLICYFLOW_DATABASE_URL": db_url,
+               "POLICYFLOW_THREADS": str(args.threads), "POLICYFLOW_KEEPALIVE": str(args.keepalive),
+               "POLICYFLOW_DATABASE_URL": db_url,
                "POLICYFLOW_INSTANCE_PATH": self.instance, "POLICYFLOW_SECRET_KEY": "load-bench-secret",
                "POLICYFLOW_COMMENT_RATE_LIMIT": "1000000 per minute", "POLICYFLOW_LOG_LEVEL": "warning",
                "PYTHONPATH": str(BENCH)}
@@ -221,8 +230,9 @@ def run_wrk(name: str, port: int, path: str, args: argparse.Namespace, cookie: s
                             check=True)
     shutil.rmtree(script.parent)
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
-    requests, micros, errors, median, high = line.split()[1:]
-    return Measured(name, "wrk", int(requests), int(micros) / 1e6, float(median) / 1000, float(high) / 1000, int(errors))
+    requests, micros, errors, timeouts, median, high = line.split()[1:]
+    return Measured(name, "wrk", int(requests), int(micros) / 1e6, float(median) / 1000, float(high) / 1000, int(errors),
+                    int(timeouts))
 
 
 def run_clients(name: str, clients: list[Callable[[], int]], seconds: float) -> Measured:
@@ -333,9 +343,11 @@ def measure_policyflow(args: argparse.Namespace, targets: Targets) -> list[Measu
             senders = [comment_sender(args.port, targets.comment_review, n) for n in range(clients)]
             results.append(run_clients("comment submissions (POST)", senders, args.duration))
         if not args.only or "action" in " ".join(args.only):
+            back_to_draft(args.url, targets.action_reviews)
             movers = [review_mover(args.port, review_id) for review_id in targets.action_reviews[:clients]]
             results.append(run_clients("review actions (POST)", movers, args.duration))
         if not args.only or "mixed" in " ".join(args.only):
+            back_to_draft(args.url, targets.action_reviews)
             readers = [page_reader(args.port, ombuds.cookie, [path for path, cookie in pages.values() if cookie])
                        for _ in range(clients // 2)]
             public = [page_reader(args.port, "", [pages["public policy page"][0]]) for _ in range(clients // 4)]
@@ -357,9 +369,9 @@ def measure_hello(args: argparse.Namespace) -> Measured:
 
 
 def report(results: list[Measured], hello: Measured, args: argparse.Namespace, loads: list[tuple[float, ...]]) -> str:
-    headers = ["page", "tool", "req/s", "of hello", "median ms", "p95 ms", "errors", "requests"]
+    headers = ["page", "tool", "req/s", "of hello", "median ms", "p95 ms", "errors (time-outs)", "requests"]
     rows = [[m.name, m.tool, f"{m.rate:.1f}", f"{m.rate / hello.rate:.1%}" if hello.rate else "-", f"{m.median_ms:.1f}",
-             f"{m.p95_ms:.1f}", str(m.errors), str(m.requests)] for m in [hello, *results]]
+             f"{m.p95_ms:.1f}", f"{m.errors} ({m.timeouts})", str(m.requests)] for m in [hello, *results]]
     print_table(headers, rows)
     verdicts = []
     for m in results:
@@ -381,7 +393,8 @@ def report(results: list[Measured], hello: Measured, args: argparse.Namespace, l
     return "\n".join([
         "# Load benchmark results", "",
         f"`python bench/load_bench.py {' '.join(sys.argv[1:])}`: gunicorn `deploy/gunicorn.conf.py`, "
-        f"{args.workers} workers, worker class `{args.worker_class}` ({args.threads} threads), {args.clients} concurrent "
+        f"{args.workers} workers, worker class `{args.worker_class}` ({args.threads} threads, keep-alive {args.keepalive} s), "
+        f"{args.clients} concurrent "
         f"clients, {args.duration} s per page ({args.mixed_duration} s mixed), PostgreSQL `{args.url.rsplit('/', 1)[-1]}`.",
         f"Load average (1, 5, 15 min): {load_text}; {os.cpu_count()} CPUs (shared machine: figures are noisy).", "",
         *table, "", *[f"- {line}" for line in verdicts], "",
@@ -400,6 +413,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
+    parser.add_argument("--keepalive", type=int, default=2, help="gunicorn keep-alive seconds (gthread; 0: close)")
     parser.add_argument("--port", type=int, default=8111)
     parser.add_argument("--hello-port", type=int, default=8112)
     parser.add_argument("--only", nargs="*", default=[], help="words of the page names to run")

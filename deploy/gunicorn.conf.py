@@ -10,6 +10,7 @@ bind = os.environ.get("POLICYFLOW_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("POLICYFLOW_WORKERS", "4"))  # about two per core; the app servers are stateless
 worker_class = "gthread"  # requests wait on the database; threads keep a worker busy meanwhile
 threads = int(os.environ.get("POLICYFLOW_THREADS", "4"))
+keepalive = int(os.environ.get("POLICYFLOW_KEEPALIVE", "2"))  # seconds; gthread only (sync workers close each connection)
 timeout = 60
 graceful_timeout = 30
 max_requests = 5000  # recycle workers now and then (bounded memory), staggered

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import shutil
 import socket
 import subprocess
@@ -56,6 +57,16 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     said = result.stdout + result.stderr
     assert result.returncode == 0 and "Unknown" not in said and "not executable" not in said, said
+
+
+def test_the_gunicorn_settings_take_their_knobs_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The systemd EnvironmentFile tunes workers, threads and keep-alive without editing the file; the worker class is
+    gthread (measured against sync in bench/load_profile.md)."""
+    monkeypatch.setenv("POLICYFLOW_WORKERS", "3")
+    monkeypatch.setenv("POLICYFLOW_THREADS", "6")
+    monkeypatch.setenv("POLICYFLOW_KEEPALIVE", "0")
+    settings = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert (settings["worker_class"], settings["workers"], settings["threads"], settings["keepalive"]) == ("gthread", 3, 6, 0)
 
 
 def _free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData
@@ -43,3 +44,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def fresh_stamp() -> str:
+    """A new value for a change stamp (``Policy.notes_stamp``, ``Review.comments_stamp``).
+
+    Random rather than a counter: a change rolled back and another made in its place never get the same
+    stamp, so nothing cached for the first can be served for the second.
+    """
+    return uuid.uuid4().hex

@@ -45,6 +45,10 @@ class Comment(Base):
         Index("ix_comments_review_category", "review_id", "category"),
         # Covers the report's staleness check (counts and latest changes of a review's comments) without the rows.
         Index("ix_comments_review_changes", "review_id", "dispositioned_at", "hidden_at"),
+        # The comments still waiting for an answer (triage filtered to "not yet answered"): migration 0010.
+        Index("ix_comments_review_undecided", "review_id",
+              sqlite_where=text("disposition IS NULL AND hidden_at IS NULL"),
+              postgresql_where=text("disposition IS NULL AND hidden_at IS NULL")),
         Index("ix_comments_review_band0", "review_id", "band0"),
         Index("ix_comments_review_band1", "review_id", "band1"),
         Index("ix_comments_review_band2", "review_id", "band2"),

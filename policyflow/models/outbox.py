@@ -60,7 +60,12 @@ class Notification(Base):
     """An in-app notice for one user; it never carries confidential content, only what and where."""
 
     __tablename__ = "notifications"
-    __table_args__ = (CheckConstraint(_one_of("kind", NOTIFICATION_KINDS), name="known_kind"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", NOTIFICATION_KINDS), name="known_kind"),
+        # Every signed-in page shows the unread count: an index of the unread ones alone (migration 0010).
+        Index("ix_notifications_unread", "user_id", sqlite_where=text("read_at IS NULL"),
+              postgresql_where=text("read_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from policyflow.models.base import Base, UTCDateTime, utcnow
+from policyflow.models.base import Base, UTCDateTime, fresh_stamp, utcnow
 from policyflow.models.users import User
 
 
@@ -35,6 +35,9 @@ class Policy(Base):
     next_review_date: Mapped[date | None] = mapped_column(Date())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Changed with every change to the policy's notes (annotations, replies, placements), in the same
+    # transaction: pages rendered from the notes are kept per process under it (web.fragments).
+    notes_stamp: Mapped[str] = mapped_column(String(32), default=fresh_stamp, server_default="0")
 
     @property
     def stage(self) -> str:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from policyflow.models.base import Base, UTCDateTime, utcnow
+from policyflow.models.base import Base, UTCDateTime, fresh_stamp, utcnow
 from policyflow.models.policies import Policy
 from policyflow.models.users import User
 
@@ -40,6 +40,9 @@ class Review(Base):
     comment_closes_on: Mapped[date | None] = mapped_column(Date())
     legal_basis: Mapped[str | None] = mapped_column(Text())
     public_summary: Mapped[str | None] = mapped_column(Text())  # what changes, in plain words, for the public page
+    # Changed with every change to the review's comments (submitted, answered, hidden, consent, placements), in
+    # the same transaction: the triage page's and the review page's counts are kept per process under it.
+    comments_stamp: Mapped[str] = mapped_column(String(32), default=fresh_stamp, server_default="0")
 
     policy: Mapped[Policy] = relationship(lazy="joined")
     started_by: Mapped[User | None] = relationship()

@@ -9,7 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from policyflow.core.errors import Conflict, InvalidValue, NotAuthenticated, NotFound, PermissionDenied
 from policyflow.models import ROLES, ApiToken, User, UserRole
@@ -124,7 +124,8 @@ def _set_password(session: Session, actor: Actor, user: User, new: str, *, revok
 
 
 def user_by_id(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
+    """The user with their roles in one query (every signed-in request starts here)."""
+    return session.get(User, user_id, options=[joinedload(User.role_rows)])
 
 
 def _token_hash(token: str) -> str:

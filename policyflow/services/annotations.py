@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from policyflow.core.anchoring import reanchor_many
 from policyflow.core.errors import InvalidValue, NotFound, PermissionDenied
 from policyflow.core.vocabulary import load_vocabularies
-from policyflow.models import Annotation, AnnotationEdit, AnnotationPlacement, AnnotationReply, Policy
-from policyflow.models.base import utcnow
+from policyflow.models import VISIBILITIES, Annotation, AnnotationEdit, AnnotationPlacement, AnnotationReply, Policy
+from policyflow.models.base import fresh_stamp, utcnow
 from policyflow.services import audit, policies, search
 from policyflow.services.actors import Actor
 
@@ -40,6 +40,29 @@ class Placed:
     end: int | None
     score: float
     confirmed: bool = False  # a person confirmed or re-attached this placement
+
+
+@dataclass(frozen=True)
+class ReaderClass:
+    """Everything about a reader that changes which notes a page shows and which controls sit beside them.
+
+    Readers of one class see the same notes section, so it is rendered once for all of them and cached under
+    this (web.fragments): a reviewer's class differs from the ombuds', so never gets their confidential notes.
+    """
+
+    readable: tuple[str, ...]
+    writable: tuple[str, ...]
+    may_block: bool
+    may_reattach_any: bool
+    user_id: int | None  # set only when what the reader may re-attach depends on which notes they wrote
+
+
+def reader_class(actor: Actor) -> ReaderClass:
+    readable = tuple(v for v in VISIBILITIES if v in readable_visibilities(actor))
+    writable = tuple(v for v in VISIBILITIES if actor.is_system or WRITERS[v] & actor.roles)
+    may_reattach_any = actor.is_system or "ombuds" in actor.roles  # as in reattach()
+    user_id = actor.user.id if actor.user is not None and readable and not may_reattach_any else None
+    return ReaderClass(readable, writable, actor.is_system or bool(BLOCKERS & actor.roles), may_reattach_any, user_id)
 
 
 def readable_visibilities(actor: Actor) -> set[str]:
@@ -128,6 +151,7 @@ def create(session: Session, actor: Actor, policy: Policy, version_number: int, 
     )
     session.add(annotation)
     session.flush()
+    _notes_changed(session, policy)
     search.index_annotation(session, annotation)
     _record(session, actor, "annotation.created", annotation)
     return annotation
@@ -140,6 +164,13 @@ def _record(session: Session, actor: Actor, action: str, annotation: Annotation,
     audit.record(session, actor, action, f"annotation:{annotation.id}", policy_id=annotation.policy_id, data=data)
 
 
+def _notes_changed(session: Session, policy: Policy) -> None:
+    """Every write to a policy's notes, replies or placements comes through here, in its transaction: the new
+    stamp retires whatever any process cached from the notes as they were (web.fragments keys on it)."""
+    policy.notes_stamp = fresh_stamp()
+    session.flush()
+
+
 def reply(session: Session, actor: Actor, annotation_id: int, body: str) -> AnnotationReply:
     annotation = get(session, actor, annotation_id)
     if not (actor.is_system or WRITERS[annotation.visibility] & actor.roles):
@@ -148,6 +179,7 @@ def reply(session: Session, actor: Actor, annotation_id: int, body: str) -> Anno
                           body=_clean_body(body), created_at=utcnow())
     session.add(row)
     session.flush()
+    _notes_changed(session, annotation.policy)
     _record(session, actor, "annotation.replied", annotation, reply=row.id)
     return row
 
@@ -164,7 +196,7 @@ def set_status(session: Session, actor: Actor, annotation_id: int, status: str) 
         annotation.status = status
         annotation.resolved_at = utcnow() if status == "resolved" else None
         annotation.updated_at = utcnow()
-        session.flush()
+        _notes_changed(session, annotation.policy)
         _record(session, actor, "annotation.resolved" if status == "resolved" else "annotation.reopened", annotation)
     return annotation
 
@@ -178,7 +210,7 @@ def edit(session: Session, actor: Actor, annotation_id: int, body: str) -> Annot
         session.add(AnnotationEdit(annotation_id=annotation.id, previous_body=annotation.body, edited_at=utcnow()))
         annotation.body = new_body
         annotation.updated_at = utcnow()
-        session.flush()
+        _notes_changed(session, annotation.policy)
         search.index_annotation(session, annotation)
         _record(session, actor, "annotation.edited", annotation)
     return annotation
@@ -190,7 +222,7 @@ def delete(session: Session, actor: Actor, annotation_id: int) -> Annotation:
     if not (actor.is_system or is_author or "ombuds" in actor.roles):
         raise PermissionDenied("Only the author and ombuds staff can delete a note.")
     annotation.deleted_at = utcnow()
-    session.flush()
+    _notes_changed(session, annotation.policy)
     search.index_annotation(session, annotation)  # leaves the index
     _record(session, actor, "annotation.deleted", annotation)
     return annotation
@@ -222,7 +254,7 @@ def reattach(session: Session, actor: Actor, annotation_id: int, version_number:
         placement.status = "exact" if text[start:end] == annotation.exact else "edited"
         placement.start, placement.end, placement.score = start, end, 1.0
     placement.confirmed_by_id = actor.user.id if actor.user else None
-    session.flush()
+    _notes_changed(session, annotation.policy)
     _record(session, actor, "annotation.reattached", annotation, placed_on=version_number, status=placement.status)
     return placement
 
@@ -278,7 +310,7 @@ def place_on_new_version(session: Session, policy: Policy, old_number: int, old_
             session.add(AnnotationPlacement(annotation_id=annotation.id, version_number=new_number, status="orphaned",
                                             start=None, end=None, score=0.0))
             counts["orphaned"] += 1
-    session.flush()
+    _notes_changed(session, policy)
     return counts
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from policyflow.core.anchoring import reanchor_many
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied
+from policyflow.core.lru import LRUCache
 from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, CommentConsent, CommentPlacement, Review
-from policyflow.models.base import utcnow
+from policyflow.models.base import fresh_stamp, utcnow
 from policyflow.services import audit, notifications, policies, search
 from policyflow.services.actors import Actor
 from policyflow.services.reviews import definition_of, get_review
@@ -264,6 +264,13 @@ class Submitted:
     receipt_token: str  # shown once: the link to the comment's status; only its hash is stored
 
 
+def _comments_changed(session: Session, review: Review) -> None:
+    """Every write to a review's comments (or their consents and placements) comes through here, in its
+    transaction: the new stamp retires whatever any process cached from the comments as they were."""
+    review.comments_stamp = fresh_stamp()
+    session.flush()
+
+
 def submit(session: Session, actor: Actor, review_id: int, *, body: Any, identity: Any, name: Any = None, email: Any = None,
            category: Any = None, target: Any = None, allowed_categories: Collection[str], filed_via: Any = None,
            now: datetime | None = None) -> Submitted:
@@ -321,7 +328,7 @@ def submit(session: Session, actor: Actor, review_id: int, *, body: Any, identit
     session.flush()
     if comment.group_id is None:
         comment.group_id = comment.id
-        session.flush()
+    _comments_changed(session, review)
     search.index_comment(session, comment)
     # The audit trail records that a comment arrived and how, never who sent it (not even a signed-in
     # commenter's username: staff read the trail, and an anonymous or confidential comment must not name anyone).
@@ -404,12 +411,37 @@ def _filtered(review_id: int, filters: Filters) -> Any:
     return query
 
 
+@dataclass(frozen=True)
+class _TriageCounts:
+    """What a triage page aggregates over the review's comments: ids and numbers, no rows of a session."""
+
+    groups: tuple[tuple[int, int, int], ...]  # (first comment id, comments in the group, undecided), in page order
+    total_comments: int
+    total_groups: int
+    counts: tuple[tuple[str, int], ...]
+
+
+_TRIAGE: LRUCache[_TriageCounts] = LRUCache(64)
+
+
 def triage(session: Session, actor: Actor, review_id: int, filters: Filters = Filters(), *, page: int = 1,
            page_size: int = 50) -> TriagePage:
-    """The review's comments for ombuds staff, near-duplicates folded into one row with a count."""
+    """The review's comments for ombuds staff, near-duplicates folded into one row with a count.
+
+    The grouping and counting read every comment of the review (100,000 in a mass campaign); their result is
+    kept per process under the review's comments stamp, so only the page's first comments are read again."""
     _require_ombuds(actor, "triage comments")
     review = get_review(session, actor, review_id)
-    matching = _filtered(review.id, filters).subquery()
+    page = max(1, page)
+    numbers = _TRIAGE.get_or_make((*_stamp(session, review), filters, page, page_size),
+                                  lambda: _triage_counts(session, review.id, filters, page, page_size))
+    firsts = {c.id: c for c in session.scalars(select(Comment).where(Comment.id.in_([g[0] for g in numbers.groups])))}
+    return TriagePage([GroupRow(firsts[first_id], n, undecided) for first_id, n, undecided in numbers.groups],
+                      numbers.total_comments, numbers.total_groups, page, page_size, dict(numbers.counts))
+
+
+def _triage_counts(session: Session, review_id: int, filters: Filters, page: int, page_size: int) -> _TriageCounts:
+    matching = _filtered(review_id, filters).subquery()
     grouped = (select(matching.c.group_id, func.min(matching.c.id).label("first_id"), func.count().label("n"),
                       func.count().filter(matching.c.disposition.is_(None), matching.c.hidden_at.is_(None)).label("undecided"))
                .group_by(matching.c.group_id))
@@ -417,21 +449,19 @@ def triage(session: Session, actor: Actor, review_id: int, filters: Filters = Fi
     # is filtered, where counting the grouped rows would aggregate every comment again (50,000 comments on SQLite:
     # ~8 ms against ~100 ms; with a filter, one scan instead of two).
     total_comments, total_groups = session.execute(select(func.count(), func.count(matching.c.group_id.distinct()))).one()
-    page = max(1, page)
     rows = session.execute(grouped.order_by(func.count().desc(), func.min(matching.c.id))
                            .limit(page_size).offset((page - 1) * page_size)).all()
-    firsts = {c.id: c for c in session.scalars(select(Comment).where(Comment.id.in_([r.first_id for r in rows])))}
     # Every count of the review in one pass over its comments.
     shown = Comment.hidden_at.is_(None)
     kinds = ("none", *DISPOSITIONS)
     tallies = session.execute(select(
         *(func.count().filter(shown, Comment.disposition.is_(None) if kind == "none" else Comment.disposition == kind)
           for kind in kinds),
-        func.count().filter(Comment.hidden_at.is_not(None))).where(Comment.review_id == review.id)).one()
+        func.count().filter(Comment.hidden_at.is_not(None))).where(Comment.review_id == review_id)).one()
     counts = {kind: n for kind, n in zip(kinds, tallies[:-1], strict=True) if n}
     counts["hidden"] = tallies[-1]
-    return TriagePage([GroupRow(firsts[r.first_id], r.n, r.undecided) for r in rows], total_comments, total_groups, page,
-                      page_size, counts)
+    return _TriageCounts(tuple((r.first_id, r.n, r.undecided) for r in rows), total_comments, total_groups,
+                         tuple(counts.items()))
 
 
 def group_members(session: Session, actor: Actor, review_id: int, group_id: int, *, limit: int = 500) -> list[Comment]:
@@ -453,9 +483,40 @@ def list_for(session: Session, actor: Actor, review_id: int, *, page: int = 1, p
     return items, total
 
 
+@dataclass(frozen=True)
+class ReviewCounts:
+    """The review page's comment box: answers by disposition ("none": not yet answered) and hidden comments."""
+
+    by_disposition: dict[str, int]
+    hidden: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_disposition.values()) + self.hidden
+
+
+_REVIEW_COUNTS: LRUCache[ReviewCounts] = LRUCache(256)
+
+
+def review_counts(session: Session, review: Review) -> ReviewCounts:
+    """Kept per process under the review's comments stamp: the review page is read far more often than
+    comments change, and counting a campaign's 100,000 comments takes a database scan."""
+
+    def count() -> ReviewCounts:
+        by_disposition = {disposition or "none": n for disposition, n in session.execute(
+            select(Comment.disposition, func.count()).where(Comment.review_id == review.id, Comment.hidden_at.is_(None))
+            .group_by(Comment.disposition))}
+        hidden = session.scalar(select(func.count()).where(Comment.review_id == review.id,
+                                                           Comment.hidden_at.is_not(None))) or 0
+        return ReviewCounts(by_disposition, hidden)
+
+    return _REVIEW_COUNTS.get_or_make(_stamp(session, review), count)
+
+
 def undecided_count(session: Session, review: Review) -> int:
-    return session.scalar(select(func.count()).where(Comment.review_id == review.id, Comment.disposition.is_(None),
-                                                     Comment.hidden_at.is_(None))) or 0
+    """Comments neither answered nor hidden (the "all comments answered" condition). Exact: every write to the
+    review's comments changes its stamp in the same transaction, and an action holds the review row locked."""
+    return review_counts(session, review).by_disposition.get("none", 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,7 +534,7 @@ def hide(session: Session, actor: Actor, comment_id: int, reason: str, *, now: d
         raise InvalidValue(f"The reason is limited to {MAX_REASON} characters.")
     # Search needs no re-indexing here (nor in unhide): it checks hidden_at at query time.
     comment.hidden_at, comment.hidden_by_id, comment.hidden_reason = now or utcnow(), actor.user.id if actor.user else None, reason
-    session.flush()
+    _comments_changed(session, comment.review)
     audit.record(session, actor, "comment.hidden", f"comment:{comment.id}", policy_id=comment.policy_id,
                  data={"review": comment.review_id, "reason": reason})
     return comment
@@ -484,7 +545,7 @@ def unhide(session: Session, actor: Actor, comment_id: int) -> Comment:
     _require_ombuds(actor, "show hidden comments again")
     comment = get(session, actor, comment_id)
     comment.hidden_at = comment.hidden_by_id = comment.hidden_reason = None
-    session.flush()
+    _comments_changed(session, comment.review)
     audit.record(session, actor, "comment.unhidden", f"comment:{comment.id}", policy_id=comment.policy_id,
                  data={"review": comment.review_id})
     return comment
@@ -546,7 +607,7 @@ def set_disposition(session: Session, actor: Actor, comment_id: int, *, disposit
     comment = get(session, actor, comment_id)
     disposition, response, version = _check_disposition(session, comment, disposition, response, changed_in_version)
     _apply_disposition(session, actor, comment, disposition, response, version, now or utcnow(), base_url)
-    session.flush()
+    _comments_changed(session, comment.review)
     search.index_comment(session, comment)
     audit.record(session, actor, "comment.dispositioned", f"comment:{comment.id}", policy_id=comment.policy_id,
                  data={"review": comment.review_id, "disposition": disposition, "changed_in_version": version})
@@ -581,6 +642,7 @@ def disposition_group(session: Session, actor: Actor, review_id: int, group_id: 
         if isinstance(loaded, Comment) and loaded.id in answered:
             session.expire(loaded, ["disposition", "response", "changed_in_version", "dispositioned_at", "dispositioned_by_id"])
     notifications.enqueue_emails(session, mails, now=now)
+    _comments_changed(session, review)
     audit.record(session, actor, "comment.group_dispositioned", f"review:{review.id}", policy_id=review.policy_id,
                  data={"group": group_id, "comments": len(members), "disposition": disposition, "changed_in_version": version})
     return len(members)
@@ -596,7 +658,7 @@ def set_disclosure(session: Session, actor: Actor, comment: Comment, granted: bo
     comment.disclosure_permitted = granted
     session.add(CommentConsent(comment_id=comment.id, granted=granted, recorded_at=now or utcnow(),
                                recorded_by_id=actor.user.id if actor.user else None))
-    session.flush()
+    _comments_changed(session, comment.review)
     audit.record(session, actor, "comment.disclosure_granted" if granted else "comment.disclosure_revoked",
                  f"comment:{comment.id}", policy_id=comment.policy_id, data={"review": comment.review_id})
     return comment
@@ -627,6 +689,8 @@ def place_on_new_version(session: Session, policy_id: int, old_number: int, old_
         if start is None:
             session.add(CommentPlacement(comment_id=comment_id, version_number=new_number, status="orphaned",
                                          start=None, end=None, score=0.0))
+    for review in session.scalars(select(Review).where(Review.policy_id == policy_id)):
+        _comments_changed(session, review)
     session.flush()
 
 
@@ -723,29 +787,20 @@ class _Outline:
     hidden: int
 
 
-_OUTLINES: OrderedDict[tuple[Any, ...], _Outline] = OrderedDict()
-_OUTLINE_CACHE_SIZE = 8
-_OUTLINES_LOCK = threading.Lock()
+_OUTLINES: LRUCache[_Outline] = LRUCache(8)
 
 
-def _outline_stamp(session: Session, review: Review) -> tuple[Any, ...]:
-    """What changes whenever the outline would: comments added, answered, hidden or unhidden, a new version."""
-    count, last_id, id_sum, hidden, answered, hidden_last = session.execute(
-        select(func.count(), func.max(Comment.id), func.sum(Comment.id), func.count(Comment.hidden_at),
-               func.max(Comment.dispositioned_at), func.max(Comment.hidden_at)).where(Comment.review_id == review.id)).one()
-    # A name shown or withheld follows the newest consent (granted or revoked), whichever process recorded it.
-    consent = session.execute(select(func.count(CommentConsent.id), func.max(CommentConsent.id))
-                              .join(Comment, Comment.id == CommentConsent.comment_id)
-                              .where(Comment.review_id == review.id)).one()
-    consent = tuple(consent)  # every grant or revocation adds a row, whatever the writer's clock says
-    return (str(session.get_bind().engine.url), review.id, review.started_at, review.version_number, count, last_id, id_sum, hidden,
-            answered, hidden_last, consent)
+def _stamp(session: Session, review: Review) -> tuple[Any, ...]:
+    """What the review's comments look like, without reading them: any write to them (in any process) gave the
+    review a new ``comments_stamp`` in its transaction. The review row is read before the comments, so a value
+    computed from the comments is never newer-keyed than what it saw."""
+    return (str(session.get_bind().engine.url), review.id, review.started_at, review.version_number,
+            review.comments_stamp)
 
 
 def _forget_outlines() -> None:
-    """Any comment written in this process: the cached outlines may no longer hold (cheap to rebuild)."""
-    with _OUTLINES_LOCK:
-        _OUTLINES.clear()
+    """Any comment written in this process: drop the outlines now rather than when they fall out of the LRU."""
+    _OUTLINES.clear()
 
 
 def _outline(session: Session, review: Review) -> _Outline:
@@ -753,12 +808,10 @@ def _outline(session: Session, review: Review) -> _Outline:
 
     Kept per process for the last few reviews, keyed by a stamp of the comments' state, so paging through
     a report of 50,000 comments reads them once, not on every page."""
-    stamp = _outline_stamp(session, review)
-    with _OUTLINES_LOCK:  # the threaded development server and threaded workers share the cache
-        cached = _OUTLINES.get(stamp)
-        if cached is not None:
-            _OUTLINES.move_to_end(stamp)
-            return cached
+    stamp = _stamp(session, review)
+    cached = _OUTLINES.get(stamp)
+    if cached is not None:
+        return cached
     text = policies.version_text(session, review.policy,
                                  policies.get_version(session, Actor.system(), review.policy, review.version_number))
     placed = (select(CommentPlacement.comment_id, CommentPlacement.start)
@@ -788,10 +841,7 @@ def _outline(session: Session, review: Review) -> _Outline:
             by_disposition[row.disposition or "none"] = by_disposition.get(row.disposition or "none", 0) + 1
     outline = _Outline(tuple((heading, groups) for (_order, heading), groups in sorted(sections.items())),
                        by_category, by_disposition, by_identity, total, hidden)
-    with _OUTLINES_LOCK:
-        _OUTLINES[stamp] = outline
-        while len(_OUTLINES) > _OUTLINE_CACHE_SIZE:
-            _OUTLINES.popitem(last=False)
+    _OUTLINES.put(stamp, outline)
     return outline
 
 

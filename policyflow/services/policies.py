@@ -8,14 +8,15 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, joinedload
 
 from policyflow.core.diffing import change_stats, diff, patch_from_ops
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PermissionDenied, VersionConflict
+from policyflow.core.lru import LRUCache
 from policyflow.core.redline import ChangeStats
 from policyflow.core.rendering import RENDERER_VERSION, render_markdown
 from policyflow.core.versioning import StoredVersion, is_keyframe, reconstruct, sha256_text
-from policyflow.models import Policy, PolicySubscription, PolicyVersion, Review
+from policyflow.models import Policy, PolicySubscription, PolicyVersion, Review, User
 from policyflow.models.base import utcnow
 from policyflow.services import audit, search
 from policyflow.services.actors import Actor
@@ -59,6 +60,10 @@ class PolicyPage:
         return max(1, -(-self.total // self.page_size))
 
 
+# A version's author is shown by name: their roles are loaded only if asked for (a query of their own otherwise).
+_AUTHOR_NAME_ONLY = joinedload(PolicyVersion.author).lazyload(User.role_rows)
+
+
 def normalize_code(code: str) -> str:
     return code.strip().upper()
 
@@ -73,24 +78,52 @@ def _visible(actor: Actor, policy: Policy) -> bool:
 
 
 def get_policy(session: Session, actor: Actor, code: str) -> Policy:
-    policy = session.scalar(select(Policy).where(Policy.code == normalize_code(code)))
+    return _readable_policy(actor, code, session.scalar(select(Policy).where(Policy.code == normalize_code(code))))
+
+
+def _readable_policy(actor: Actor, code: str, policy: Policy | None) -> Policy:
     if policy is None or not _visible(actor, policy):
         raise NotFound(f"There is no policy with the code {code!r}.")
     return policy
 
 
+def _readable_version(actor: Actor, policy: Policy, number: int, version: PolicyVersion | None) -> PolicyVersion:
+    if version is None or (not actor.is_staff and version.published_at is None):
+        raise NotFound(f"Policy {policy.code} has no version {number}.")
+    return version
+
+
+def get_policy_version(session: Session, actor: Actor, code: str, number: int) -> tuple[Policy, PolicyVersion]:
+    """``get_policy`` then ``get_version`` (the same checks, the same refusals) in one query."""
+    this_version = (PolicyVersion.policy_id == Policy.id) & (PolicyVersion.number == number)
+    policy, version = session.execute(
+        select(Policy, PolicyVersion).outerjoin(PolicyVersion, this_version).options(_AUTHOR_NAME_ONLY)
+        .where(Policy.code == normalize_code(code))).first() or (None, None)
+    policy = _readable_policy(actor, code, policy)
+    return policy, _readable_version(actor, policy, number, version)
+
+
 def visible_version_numbers(session: Session, actor: Actor, policy: Policy) -> list[int]:
+    if actor.is_staff:  # staff read every version, and versions are numbered 1..head without gaps
+        return list(range(1, policy.head_version_number + 1))
     query = select(PolicyVersion.number).where(PolicyVersion.policy_id == policy.id)
     if not actor.is_staff:
         query = query.where(PolicyVersion.published_at.is_not(None))
     return list(session.scalars(query.order_by(PolicyVersion.number)))
 
 
+def neighbour_versions(session: Session, actor: Actor, policy: Policy, number: int) -> tuple[int | None, int | None]:
+    """The versions before and after ``number`` that the actor may read (None at either end)."""
+    visible = visible_version_numbers(session, actor, policy)
+    index = visible.index(number)
+    return (visible[index - 1] if index > 0 else None), (visible[index + 1] if index + 1 < len(visible) else None)
+
+
 def list_versions(session: Session, actor: Actor, policy: Policy) -> list[PolicyVersion]:
     """Every version's numbers, dates and summaries; the texts, patches and HTML stay in the database
     (a list of 20 versions would otherwise carry megabytes); reading one later loads it."""
     query = (select(PolicyVersion).options(defer(PolicyVersion.full_text), defer(PolicyVersion.patch),
-                                           defer(PolicyVersion.html))
+                                           defer(PolicyVersion.html), _AUTHOR_NAME_ONLY)
              .where(PolicyVersion.policy_id == policy.id))
     if not actor.is_staff:
         query = query.where(PolicyVersion.published_at.is_not(None))
@@ -99,11 +132,10 @@ def list_versions(session: Session, actor: Actor, policy: Policy) -> list[Policy
 
 def get_version(session: Session, actor: Actor, policy: Policy, number: int) -> PolicyVersion:
     version = session.scalar(
-        select(PolicyVersion).where(PolicyVersion.policy_id == policy.id, PolicyVersion.number == number)
+        select(PolicyVersion).options(_AUTHOR_NAME_ONLY)
+        .where(PolicyVersion.policy_id == policy.id, PolicyVersion.number == number)
     )
-    if version is None or (not actor.is_staff and version.published_at is None):
-        raise NotFound(f"Policy {policy.code} has no version {number}.")
-    return version
+    return _readable_version(actor, policy, number, version)
 
 
 def search_policies(session: Session, actor: Actor, *, query: str = "", section: str = "",
@@ -302,13 +334,25 @@ def version_html(session: Session, policy: Policy, version: PolicyVersion) -> st
     return version.html
 
 
+_COMPARED: LRUCache[tuple[str, str, list[tuple[int, str]], ChangeStats]] = LRUCache(64)
+
+
 def compare(session: Session, actor: Actor, policy: Policy, old_number: int, new_number: int) -> Comparison:
+    """Two versions' texts and their word diff; kept per process under both versions' ids and SHA-256 (a version
+    never changes; its text was verified against that hash when rebuilt), so a redline read again reads no
+    patch chains."""
     old = get_version(session, actor, policy, old_number)
     new = get_version(session, actor, policy, new_number)
-    old_text = version_text(session, policy, old)
-    new_text = version_text(session, policy, new)
-    ops = list(_diff_ops(old_text, new_text))
-    return Comparison(old, new, old_text, new_text, ops, change_stats(ops))
+
+    def texts_and_ops() -> tuple[str, str, list[tuple[int, str]], ChangeStats]:
+        old_text = version_text(session, policy, old)
+        new_text = version_text(session, policy, new)
+        ops = list(_diff_ops(old_text, new_text))
+        return old_text, new_text, ops, change_stats(ops)
+
+    key = (str(session.get_bind().engine.url), old.id, old.sha256, new.id, new.sha256)
+    old_text, new_text, ops, stats = _COMPARED.get_or_make(key, texts_and_ops)
+    return Comparison(old, new, old_text, new_text, list(ops), stats)
 
 
 def publish_version(session: Session, actor: Actor, policy: Policy, number: int, *,

@@ -4,26 +4,47 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from policyflow.core.errors import InvalidValue, PolicyflowError
 from policyflow.core.highlight import Highlight, highlight_html, source_span_for_quote
-from policyflow.models import Policy
+from policyflow.models import Policy, PolicyVersion
 from policyflow.services import annotations, policies
 from policyflow.services.actors import Actor
+from policyflow.web.fragments import BACK_SLOT, CSRF_SLOT, cached_section
 from policyflow.web.pages import blueprint, staff_required
 from policyflow.web.requests import actor, db, flash_problem, safe_next, vocabularies
 
 FILTERS = ("tag", "status", "visibility", "author")
 
 
-def notes_for_page(policy: Policy, number: int, source: str, html: str, current: Actor) -> dict[str, Any]:
-    """Everything the version template needs about notes, honouring the filters in the query string."""
-    if not annotations.readable_visibilities(current):
-        return {"notes": [], "all_notes": [], "highlighted_html": html, "filters": {}, "tags": [], "authors": []}
-    placed = annotations.on_version(db(), current, policy, number)
+def notes_section(policy: Policy, version: PolicyVersion, current: Actor) -> str:
+    """The version's text with its notes, as this reader's class sees them, filtered by the query string.
+
+    Cached per process (web.fragments) under everything it is rendered from: the version, the policy's notes
+    stamp (changed by every write to its notes, in any process), the reader's class and the filters. The caller
+    has already checked, in the services, that the reader may see the policy and the version."""
     filters = {name: request.args.get(name, "") for name in FILTERS}
+    reader = annotations.reader_class(current)
+    key = ("version-notes", policy.id, policy.code, version.id, version.sha256, policy.notes_stamp, reader,
+           tuple(filters.values()))
+    return cached_section(key, lambda: render_template(
+        "policies/_version_notes.html", policy=policy, version=version, csrf_slot=CSRF_SLOT, back_slot=BACK_SLOT,
+        **_notes_context(policy, version, current, reader, filters)))
+
+
+def _notes_context(policy: Policy, version: PolicyVersion, current: Actor, reader: annotations.ReaderClass,
+                   filters: dict[str, str]) -> dict[str, Any]:
+    """Everything the notes section shows; from the reader only what ``reader`` carries."""
+    html = policies.version_html(db(), policy, version)
+    context: dict[str, Any] = {"notes": [], "all_notes": [], "highlighted_html": html, "filters": filters, "tags": [],
+                               "authors": [], "writable": list(reader.writable), "may_block": reader.may_block,
+                               "readable": list(reader.readable), "may_reattach_any": reader.may_reattach_any,
+                               "reader_id": reader.user_id, "suggested_tags": vocabularies().annotation_tags}
+    if not reader.readable:
+        return context
+    placed = annotations.on_version(db(), current, policy, version.number)
 
     def keep(item: annotations.Placed) -> bool:
         note = item.annotation
@@ -36,18 +57,13 @@ def notes_for_page(policy: Policy, number: int, source: str, html: str, current:
     shown = [item for item in placed if keep(item)]
     highlights = [Highlight(item.annotation.id, item.start, item.end, f"vis-{item.annotation.visibility}")
                   for item in shown if item.start is not None and item.end is not None]
-    return {
-        "notes": shown,
-        "all_notes": placed,
-        "highlighted_html": highlight_html(source, html, highlights),
-        "filters": filters,
-        "tags": sorted({tag for item in placed for tag in (item.annotation.tags or [])}),
-        "authors": sorted({item.annotation.author.username for item in placed if item.annotation.author}),
-        "writable": sorted(v for v, roles in annotations.WRITERS.items() if roles & current.roles),
-        "may_block": bool(annotations.BLOCKERS & current.roles),
-        "readable": [v for v in ("confidential", "internal", "public") if v in annotations.readable_visibilities(current)],
-        "suggested_tags": vocabularies().annotation_tags,
-    }
+    source = policies.version_text(db(), policy, version)
+    context.update(
+        notes=shown, all_notes=placed, highlighted_html=highlight_html(source, html, highlights),
+        tags=sorted({tag for item in placed for tag in (item.annotation.tags or [])}),
+        authors=sorted({item.annotation.author.username for item in placed if item.annotation.author}),
+    )
+    return context
 
 
 @blueprint.route("/policies/<code>/versions/<int:number>/annotations", methods=["POST"])

@@ -21,6 +21,7 @@ from policyflow.web import (
     concern_pages,
     equity_pages,
     errors,
+    fragments,
     limits,
     notification_pages,
     pages,
@@ -85,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     limits.init_app(app)
     register_filters(app)
+    fragments.init_app(app)
     app.register_blueprint(auth.blueprint)
     # The review and notification routes live on the pages blueprint.
     assert report_pages.blueprint is review_pages.blueprint is pages.blueprint

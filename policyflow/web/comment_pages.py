@@ -24,6 +24,7 @@ from policyflow.core.spreadsheet import text_cell
 from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Comment, Review, User
 from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
+from policyflow.web.fragments import BACK_SLOT, CSRF_SLOT, cached_section
 from policyflow.web.pages import blueprint, staff_required
 from policyflow.web.requests import MAX_INTEGER, actor, db, flash_problem, query_int, vocabularies
 
@@ -79,15 +80,12 @@ def comment_labels() -> dict[str, Any]:
 def comment_summary(review: Review) -> dict[str, Any] | None:
     """Counts for the review page; None when the review's workflow takes no comments and it has none."""
     session = db()
-    counts = {disposition or "none": n for disposition, n in session.execute(
-        select(Comment.disposition, func.count()).where(Comment.review_id == review.id, Comment.hidden_at.is_(None))
-        .group_by(Comment.disposition))}
-    hidden = session.scalar(select(func.count()).where(Comment.review_id == review.id, Comment.hidden_at.is_not(None))) or 0
-    total = sum(counts.values()) + hidden
+    numbers = comments.review_counts(session, review)
+    counts, total = numbers.by_disposition, numbers.total
     if not total and not any(stage.comments for stage in reviews.definition_of(review).stages):
         return None
     return {
-        "total": total, "undecided": counts.get("none", 0), "hidden": hidden,
+        "total": total, "undecided": counts.get("none", 0), "hidden": numbers.hidden,
         "by_disposition": [(comments.DISPOSITION_LABELS[d], counts[d]) for d in DISPOSITIONS if counts.get(d)],
         "may_triage": comments.sees_identities(actor()),
         "public": comments.report_is_public(session, review),
@@ -144,11 +142,16 @@ def comment_triage(review_id: int) -> str:
     filters = _filters()
     page = comments.triage(db(), current, review_id, filters, page=_page_number(), page_size=PAGE_SIZE)
     review = reviews.get_review(db(), current, review_id)
-    return render_template("comments/triage.html", page=page, filters=filters,
+    key = ("triage-groups", review.id, review.comments_stamp, filters, page.page, page.page_size,
+           comments.sees_identities(current))
+    groups = cached_section(key, lambda: render_template(
+        "comments/_triage_groups.html", page=page, filers=_filers(row.first for row in page.rows), back=BACK_SLOT,
+        csrf_token=lambda: CSRF_SLOT, **_triage_context(review)))
+    return render_template("comments/triage.html", page=page, filters=filters, groups=groups,
                            passage_choice=filters.passage if filters.passage in ("yes", "no") else "",
                            passage_words="" if filters.passage in ("yes", "no") else filters.passage,
-                           filtered=any(vars(filters).values()), filers=_filers(row.first for row in page.rows),
-                           back=request.full_path.rstrip("?"), **_triage_context(review))
+                           filtered=any(vars(filters).values()), back=request.full_path.rstrip("?"),
+                           **_triage_context(review))
 
 
 @blueprint.route("/reviews/<int:review_id>/comments/groups/<int:group_id>")

@@ -165,18 +165,13 @@ def policy(code: str) -> Response | str:
 
 @blueprint.route("/policies/<code>/versions/<int:number>")
 def version(code: str, number: int) -> str:
-    from policyflow.web.annotation_pages import notes_for_page  # the notes module builds on this one
+    from policyflow.web.annotation_pages import notes_section  # the notes module builds on this one
 
     current = actor()
-    item = policies.get_policy(db(), current, code)
-    shown = policies.get_version(db(), current, item, number)
-    visible = policies.visible_version_numbers(db(), current, item)
-    index = visible.index(number)
-    html = policies.version_html(db(), item, shown)
-    notes = notes_for_page(item, number, policies.version_text(db(), item, shown), html, current)
-    return render_template("policies/version.html", policy=item, version=shown, html=html,
-                           previous=visible[index - 1] if index > 0 else None,
-                           next=visible[index + 1] if index + 1 < len(visible) else None, **notes)
+    item, shown = policies.get_policy_version(db(), current, code, number)  # may they see it: checked before any cache
+    previous, following = policies.neighbour_versions(db(), current, item, number)
+    return render_template("policies/version.html", policy=item, version=shown, previous=previous, next=following,
+                           section=notes_section(item, shown, current))
 
 
 @blueprint.route("/policies/<code>/diff")

@@ -13,12 +13,22 @@ from policyflow.core.errors import InvalidValue, NotFound, PolicyflowError
 from policyflow.core.workflow import to_mermaid
 from policyflow.models import Review
 from policyflow.services import annotations, concerns, decisions, policies, reviews
+from policyflow.web.fragments import cached_section
 from policyflow.web.pages import blueprint, editor_required, staff_required
 from policyflow.web.requests import actor, db, form_date
 
 
 def _now() -> Any:
     return current_app.config["CLOCK"]()
+
+
+def anchor_health_section(review: Review) -> str:
+    """The anchor-health box, rendered once per (policy notes stamp, version, visibilities the reader may read)."""
+    policy, current = review.policy, actor()
+    key = ("anchor-health", policy.id, policy.notes_stamp, review.version_number,
+           annotations.reader_class(current).readable)
+    return cached_section(key, lambda: render_template("reviews/_anchor_health.html", review=review,
+                                                       health=anchor_health(review)))
 
 
 def anchor_health(review: Review) -> dict[str, Any]:
@@ -60,7 +70,7 @@ def render_review(review: Review, *, error: str | None = None, status: int = 200
     return render_template(
         "reviews/show.html", review=review, definition=definition,
         stage=definition.stage(review.state), actions=reviews.available_actions(db(), actor(), review, _now()),
-        error=error, now=_now(), health=anchor_health(review), decisions=panel,
+        error=error, now=_now(), health=anchor_health_section(review), decisions=panel,
         publish_action=panel["rule"].publish_action if panel else "publish",
     ), status
 
