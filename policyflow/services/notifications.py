@@ -310,9 +310,13 @@ def list_notifications(session: Session, user: User, unread_only: bool = False, 
     return list(session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
 
 
-def unread_count(session: Session, user: User) -> int:
-    return session.scalar(select(func.count()).select_from(Notification)
-                          .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+def unread_count(session: Session, user: User, *, at_most: int | None = None) -> int:
+    """How many of the user's notifications are unread, counting no further than ``at_most``: the badge on
+    every page says "99+" beyond that, so a long-neglected inbox costs each page no more than a short one."""
+    unread = select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if at_most is not None:
+        unread = unread.limit(at_most)
+    return session.scalar(select(func.count()).select_from(unread.subquery())) or 0
 
 
 def mark_read(session: Session, user: User, notification_id: int, *, now: datetime | None = None) -> Notification:

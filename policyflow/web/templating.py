@@ -11,6 +11,8 @@ from flask import Flask, request, url_for
 from policyflow.core.rendering import render_markdown
 from policyflow.web.requests import actor
 
+UNREAD_BADGE_LIMIT = 99  # the badge then says "99+"
+
 
 def _datetime(value: datetime | None) -> str:
     return value.strftime("%-d %b %Y, %H:%M UTC") if value else ""
@@ -48,5 +50,6 @@ def register_filters(app: Flask) -> None:
             from policyflow.services.notifications import unread_count
             from policyflow.web.requests import db
 
-            unread = unread_count(db(), current.user)
-        return {"actor": current, "today": date.today(), "unread_notifications": unread}
+            unread = unread_count(db(), current.user, at_most=UNREAD_BADGE_LIMIT + 1)
+        return {"actor": current, "today": date.today(), "unread_notifications": unread,
+                "unread_badge_limit": UNREAD_BADGE_LIMIT}

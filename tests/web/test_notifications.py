@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from policyflow.models import Notification, User
 from tests.conftest import login
 
 
@@ -34,3 +37,17 @@ def test_someone_elses_notification_is_not_found(client: FlaskClient) -> None:
     assert client.post(f"/notifications/{mine}/read").status_code == 404
     client.post("/logout")
     assert client.get("/notifications").status_code == 302
+
+
+def test_a_long_unread_inbox_shows_99_plus(client: FlaskClient, session: Session) -> None:
+    reviewer = session.scalar(select(User).where(User.username == "reviewer"))
+    session.execute(Notification.__table__.update().where(Notification.user_id == reviewer.id).values(read_at=None))
+    unread = len(session.scalars(select(Notification.id).where(Notification.user_id == reviewer.id)).all())
+    session.add_all(Notification(user_id=reviewer.id, kind="stage_changed", message=f"Stage changed {number}",
+                                 url="/reviews") for number in range(99 - unread))
+    session.flush()
+    login(client, "reviewer")
+    assert re.search(r'class="count-badge">99<', client.get("/policies").get_data(as_text=True))
+    session.add(Notification(user_id=reviewer.id, kind="stage_changed", message="One more", url="/reviews"))
+    session.flush()
+    assert re.search(r'class="count-badge">99\+<', client.get("/policies").get_data(as_text=True))
