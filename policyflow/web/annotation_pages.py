@@ -27,21 +27,22 @@ def notes_section(policy: Policy, version: PolicyVersion, current: Actor) -> str
     has already checked, in the services, that the reader may see the policy and the version."""
     filters = {name: request.args.get(name, "") for name in FILTERS}
     reader = annotations.reader_class(current)
+    suggested_tags = vocabularies().annotation_tags  # the district may edit the list at any time
     key = ("version-notes", policy.id, policy.code, version.id, version.sha256, policy.notes_stamp, reader,
-           tuple(filters.values()))
+           tuple(filters.values()), tuple(suggested_tags.items()))
     return cached_section(key, lambda: render_template(
         "policies/_version_notes.html", policy=policy, version=version, csrf_slot=CSRF_SLOT, back_slot=BACK_SLOT,
-        **_notes_context(policy, version, current, reader, filters)))
+        **_notes_context(policy, version, current, reader, filters, suggested_tags)))
 
 
 def _notes_context(policy: Policy, version: PolicyVersion, current: Actor, reader: annotations.ReaderClass,
-                   filters: dict[str, str]) -> dict[str, Any]:
+                   filters: dict[str, str], suggested_tags: dict[str, str]) -> dict[str, Any]:
     """Everything the notes section shows; from the reader only what ``reader`` carries."""
     html = policies.version_html(db(), policy, version)
     context: dict[str, Any] = {"notes": [], "all_notes": [], "highlighted_html": html, "filters": filters, "tags": [],
                                "authors": [], "writable": list(reader.writable), "may_block": reader.may_block,
                                "readable": list(reader.readable), "may_reattach_any": reader.may_reattach_any,
-                               "reader_id": reader.user_id, "suggested_tags": vocabularies().annotation_tags}
+                               "reader_id": reader.user_id, "suggested_tags": suggested_tags}
     if not reader.readable:
         return context
     placed = annotations.on_version(db(), current, policy, version.number)

@@ -7,7 +7,12 @@ other process, like the API or the CLI) shows on the very next request to both, 
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
+import shutil
+import time
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -149,3 +154,16 @@ def test_triage_shows_new_and_answered_comments_at_once_on_both_workers(app: Fla
     session.flush()
     for client in (first, second):
         assert "Cache check: answered." in client.get(path).get_data(as_text=True)
+
+
+def test_an_edited_tag_list_is_offered_at_once(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+    settings = app.config["POLICYFLOW_SETTINGS"]
+    shutil.copytree(settings.workflows_dir, tmp_path / "workflows")
+    app.config["POLICYFLOW_SETTINGS"] = dataclasses.replace(settings, workflows_dir=tmp_path / "workflows")
+    login(client, "reviewer")
+    assert '<option value="equity">' in client.get(PAGE).get_data(as_text=True)
+    vocabulary = tmp_path / "workflows" / "vocabularies.yaml"
+    vocabulary.write_text(vocabulary.read_text().replace("  equity: Equity", "  equity-impact: Equity"))
+    os.utime(vocabulary, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))  # a later modification time, surely
+    page = client.get(PAGE).get_data(as_text=True)
+    assert '<option value="equity-impact">' in page and '<option value="equity">' not in page
