@@ -3,8 +3,8 @@
 The ombuds office promises anonymous and confidential commenters that nothing identifies them, and the
 logs are part of that promise: a line carries the route's pattern (never the raw path: a comment
 receipt's path is a secret link), the ids in it, the method, status, duration, the signed-in user's id
-(staff accountability; never a commenter's) and a request id, and never a query string, a form field,
-a body, a header or an address.
+when that user is staff (accountability; never a stakeholder's, who may be commenting anonymously) and a
+request id, and never a query string, a form field, a body, a header or an address.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 from flask import Flask, g, request
 from sqlalchemy import inspect
 from werkzeug.wrappers import Response
+
+from policyflow.services.actors import STAFF_ROLES
 
 log = logging.getLogger("policyflow.requests")
 SECRET_PATH_PARTS = frozenset({"token"})  # view arguments that are capabilities, not ids
@@ -49,14 +51,21 @@ def _fields(response: Response) -> dict[str, Any]:
 
 
 def _user_id() -> int | None:
-    """The id of the user this request already loaded (token or session), read without touching the database:
-    the request's session may be closed or handed to a streaming download by now."""
+    """The id of the staff member this request already loaded (token or session); None for anyone else.
+
+    A signed-in stakeholder may comment anonymously or confidentially: their id beside the comment route and
+    the time would name them, so only staff (accountable for what they do) are logged. Read without touching
+    the database: the request's session may be closed or handed to a streaming download by now."""
     login = g.get("_login_user")
     user = g.get("api_user") or getattr(login, "user", None)
     if user is None:
         return None
-    identity = inspect(user).identity
-    return identity[0] if identity else None
+    state = inspect(user)
+    role_rows = state.attrs.role_rows.loaded_value
+    roles = {inspect(row).dict.get("role") for row in role_rows} if isinstance(role_rows, list) else set()
+    if not roles & STAFF_ROLES or not state.identity:
+        return None
+    return state.identity[0]
 
 
 def init_app(app: Flask) -> None:

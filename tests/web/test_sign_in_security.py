@@ -18,6 +18,7 @@ from policyflow.models import ApiToken, Event, User
 from policyflow.services import accounts
 from policyflow.services.actors import Actor
 from policyflow.web import create_app
+from policyflow.web.request_log import JsonLines
 from policyflow.web.request_log import log as request_log
 from tests.conftest import STORE, login
 
@@ -153,10 +154,13 @@ def request_lines() -> Iterator[list[str]]:
             lines.append(self.format(record))
 
     handler = Collect()
-    handler.setFormatter(request_log.handlers[0].formatter)
+    handler.setFormatter(JsonLines())
     request_log.addHandler(handler)
+    level = request_log.level
+    request_log.setLevel(logging.INFO)  # as the app's own handler sets it, whichever is added first
     yield lines
     request_log.removeHandler(handler)
+    request_log.setLevel(level)
 
 
 def test_request_log_lines_carry_nothing_personal(session_factory: sessionmaker[Session], session: Session,
@@ -175,6 +179,9 @@ def test_request_log_lines_carry_nothing_personal(session_factory: sessionmaker[
     client.post(f"/public/reviews/{review.id}/comments", data={"body": "Anonymous words here.", "identity": "anonymous"},
                 environ_base={"REMOTE_ADDR": "198.51.100.9"})
     client.get("/search?q=Xiomara", environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    signed_in_stakeholder = _signed_in(app, "stakeholder")  # an account holder may still comment anonymously
+    assert signed_in_stakeholder.post(f"/public/reviews/{review.id}/comments",
+                                      data={"body": "Anonymous words again.", "identity": "anonymous"}).status_code == 200
     staff = _signed_in(app, "ombuds")
     staff.get(f"/reviews/{review.id}/comments")
     everything = "\n".join(request_lines)
@@ -184,6 +191,8 @@ def test_request_log_lines_carry_nothing_personal(session_factory: sessionmaker[
     routes = [(r["method"], r["route"], r["status"]) for r in records]
     assert ("POST", "/public/reviews/<int:review_id>/comments", 200) in routes
     assert ("GET", "/public/comments/receipt/<token>", 200) in routes
+    stakeholder = session.scalar(select(User).where(User.username == "stakeholder"))
+    assert not any(r.get("user_id") == stakeholder.id for r in records)  # only staff are named, never a commenter
     receipt_line = next(r for r in records if r["route"] == "/public/comments/receipt/<token>")
     assert receipt_line["ids"] == {} and "user_id" not in receipt_line  # the secret link is not logged, nor anyone
     triage = next(r for r in records if r["route"] == "/reviews/<int:review_id>/comments")
