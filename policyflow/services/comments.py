@@ -514,9 +514,13 @@ def review_counts(session: Session, review: Review) -> ReviewCounts:
 
 
 def undecided_count(session: Session, review: Review) -> int:
-    """Comments neither answered nor hidden (the "all comments answered" condition). Exact: every write to the
-    review's comments changes its stamp in the same transaction, and an action holds the review row locked."""
-    return review_counts(session, review).by_disposition.get("none", 0)
+    """Comments neither answered nor hidden: the "all comments answered" condition that holds the review.
+
+    Counted in the database every time, never from a per-process cache: a gate must stay exact even after a
+    change no stamp recorded (a repair in SQL, a process of an older release). The partial index of
+    unanswered comments keeps it cheap."""
+    return session.scalar(select(func.count()).where(Comment.review_id == review.id, Comment.disposition.is_(None),
+                                                     Comment.hidden_at.is_(None))) or 0
 
 
 # ---------------------------------------------------------------------------------------------
