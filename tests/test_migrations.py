@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from policyflow import migrate
 from policyflow.db import make_engine, make_session_factory, transaction
-from policyflow.models import Base, SearchEntry
+from policyflow.models import Base, Policy, Review, SearchEntry
 from policyflow.services import demo, search
 from policyflow.services.actors import Actor
 from tests.conftest import PG_URL, STORE, _postgres_engine
@@ -52,6 +52,9 @@ def test_an_upgraded_database_is_searchable(engine: Engine, tmp_path: Path) -> N
         with transaction(make_session_factory(fresh)) as session:
             assert _index(session) == before and len(before) > 100
             assert {r.kind for r in search.search(session, Actor.system(), "transportation").items} == {"policy", "comment"}
+            # 0010 gives every existing policy and review a stamp of its own (the page caches key on them)
+            stamps = session.scalars(select(Policy.notes_stamp)).all() + session.scalars(select(Review.comments_stamp)).all()
+            assert len(set(stamps)) == len(stamps) > 10 and "0" not in stamps
     finally:
         fresh.dispose()
         if schema:

@@ -25,6 +25,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('notes_stamp', sa.String(length=32), server_default='0', nullable=False))
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.add_column(sa.Column('comments_stamp', sa.String(length=32), server_default='0', nullable=False))
+    # A random stamp per existing row: a shared '0' could match what a process had cached before the upgrade
+    # (or from another database restored in place).
+    random_stamp = "lower(hex(randomblob(16)))" if op.get_bind().dialect.name == "sqlite" else "md5(random()::text)"
+    op.execute(f"UPDATE policies SET notes_stamp = {random_stamp}")
+    op.execute(f"UPDATE reviews SET comments_stamp = {random_stamp}")
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.create_index('ix_comments_review_undecided', ['review_id'], unique=False,
                               sqlite_where=sa.text(UNDECIDED), postgresql_where=sa.text(UNDECIDED))
