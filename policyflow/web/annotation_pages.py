@@ -29,7 +29,9 @@ def notes_section(policy: Policy, version: PolicyVersion, current: Actor) -> str
     reader = annotations.reader_class(current)
     suggested_tags = vocabularies().annotation_tags  # the district may edit the list at any time
     key = ("version-notes", policy.id, policy.code, version.id, version.sha256, policy.notes_stamp, reader,
-           tuple(filters.values()), tuple(suggested_tags.items()))
+           tuple(suggested_tags.items()))
+    if any(filters.values()):
+        key = None  # a filtered view is rare, and its words are the visitor's: caching them would let anyone evict the rest
     return cached_section(key, lambda: render_template(
         "policies/_version_notes.html", policy=policy, version=version, csrf_slot=CSRF_SLOT, back_slot=BACK_SLOT,
         **_notes_context(policy, version, current, reader, filters, suggested_tags)))

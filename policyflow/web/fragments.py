@@ -28,9 +28,11 @@ def init_app(app: Flask) -> None:
     app.extensions["policyflow.sections"] = LRUCache[str](app.config.get("RENDERED_SECTIONS", SECTIONS))
 
 
-def cached_section(key: Hashable, render: Callable[[], str]) -> str:
-    """The section for ``key`` (rendering it with ``render`` when this process has not yet), slots filled: HTML
-    rendered by a template (escaped there), for ``|safe``."""
+def cached_section(key: Hashable | None, render: Callable[[], str]) -> str:
+    """The section for ``key`` (rendering it with ``render`` when this process has not yet; every time when the
+    key is None), slots filled: HTML rendered by a template (escaped there), for ``|safe``."""
     sections: LRUCache[str] = current_app.extensions["policyflow.sections"]
-    html = sections.get_or_make(key, render)  # one cache per app, so per database
-    return html.replace(CSRF_SLOT, generate_csrf()).replace(BACK_SLOT, str(escape(request.full_path.rstrip("?"))))
+    html = render() if key is None else sections.get_or_make(key, render)  # one cache per app, so per database
+    if CSRF_SLOT in html:  # only then: a token puts a session cookie on a reader who has no form to send
+        html = html.replace(CSRF_SLOT, generate_csrf())
+    return html.replace(BACK_SLOT, str(escape(request.full_path.rstrip("?"))))

@@ -147,8 +147,9 @@ def query_int(name: str, default: int, minimum: int = 1, maximum: int | None = N
         value = int(raw)
     except ValueError:
         raise InvalidInput(f"The query parameter '{name}' must be a whole number, not {raw[:20]!r}.") from None
-    if value < minimum or value > (maximum or MAX_INTEGER):
-        raise InvalidValue(f"The query parameter '{name}' must be between {minimum} and {maximum or MAX_INTEGER}.")
+    highest = MAX_INTEGER if maximum is None else maximum
+    if value < minimum or value > highest:
+        raise InvalidValue(f"The query parameter '{name}' must be between {minimum} and {highest}.")
     return value
 
 

@@ -167,3 +167,19 @@ def test_an_edited_tag_list_is_offered_at_once(app: Flask, client: FlaskClient, 
     os.utime(vocabulary, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))  # a later modification time, surely
     page = client.get(PAGE).get_data(as_text=True)
     assert '<option value="equity-impact">' in page and '<option value="equity">' not in page
+
+
+def test_filtered_views_are_not_kept_and_readers_without_forms_get_no_session(app: Flask, client: FlaskClient,
+                                                                              session: Session) -> None:
+    sections = app.extensions["policyflow.sections"]
+    login(client, "ombuds")
+    client.get(PAGE)
+    kept = len(sections)
+    for word in ("alpha", "beta", "gamma"):  # a visitor's words in the query never fill the cache
+        assert client.get(f"{PAGE}?tag={word}").status_code == 200
+    assert len(sections) == kept
+    published = session.scalar(select(Policy).where(Policy.published_version_number.is_not(None)))
+    visitor = app.test_client()
+    page = visitor.get(f"/policies/{published.code}/versions/{published.published_version_number}")
+    assert page.status_code == 200 and "csrf_token" not in page.get_data(as_text=True)
+    assert "Set-Cookie" not in page.headers  # a public reader is not given a session (a tracking handle)
