@@ -89,7 +89,7 @@ def change_password(session: Session, actor: Actor, current: str, new: str, *, r
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
-        raise InvalidValue("Your current password is not right.") from None
+        raise NotAuthenticated("Your current password is not right.") from None  # a failed sign-in: throttled alike
     _check_new_password(new)
     if new == current:
         raise InvalidValue("The new password is the same as the current one.")

@@ -79,6 +79,7 @@ def logout() -> Response:
 
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
+@limit_sign_ins  # a wrong current password is a failed sign-in: a borrowed session cannot guess it
 def change_password() -> str | Response | tuple[str, int]:
     """Change one's own password; every other browser signed in as this user is signed out."""
     if not current_user.is_authenticated:

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from flask_login import current_user
 from limits import parse_many
 from werkzeug.wrappers import Response
 
@@ -28,9 +29,12 @@ def visitor_key() -> str:
 
 
 def account_key() -> str:
-    """The account name tried, keyed like the visitor: the limiter's storage never holds a username."""
+    """The account name tried (or, changing a password, the signed-in one's), keyed like the visitor: the
+    limiter's storage never holds a username."""
     sent = request.get_json(silent=True) if request.is_json else request.form
     username = sent.get("username", "") if isinstance(sent, dict) or hasattr(sent, "getlist") else ""
+    if not username and current_user.is_authenticated:
+        username = current_user.user.username
     return "account:" + _keyed(str(username).strip().lower())
 
 

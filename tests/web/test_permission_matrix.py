@@ -178,7 +178,7 @@ MATRIX: list[Route] = [
                                      form={"username": "ombuds", "password": "wrong-password"})),
     _route("POST", "/logout", Case("sign out", "/logout", everyone(302))),
     _route("GET", "/account/password", Case("own account", "/account/password", PAGE_SIGNED_IN)),
-    _route("POST", "/account/password", Case("wrong current password", "/account/password", E(302, 422, 422, 422, 422, 422),
+    _route("POST", "/account/password", Case("wrong current password", "/account/password", E(302, 401, 401, 401, 401, 401),
                                              form={"current_password": "not-my-password", "new_password": "a-new-passphrase"})),
     _route("GET", "/search", Case("words", "/search?q=students", everyone(200)),
            Case("secret words", "/search?q=MXSECRET", everyone(200)),

@@ -79,7 +79,7 @@ def test_changing_the_password_signs_out_every_other_browser(session_factory: se
     token = app.test_client().post("/api/v1/tokens", json={"username": "stakeholder", "password": PASSWORD}).get_json()["token"]
     assert elsewhere.get("/notifications").status_code == 200
     wrong = here.post("/account/password", data={"current_password": "not-it-at-all", "new_password": "a-new-passphrase"})
-    assert wrong.status_code == 422 and "current password is not right" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 401 and "current password is not right" in wrong.get_data(as_text=True)
     short = here.post("/account/password", data={"current_password": PASSWORD, "new_password": "short"})
     assert short.status_code == 422 and "at least 10 characters" in short.get_data(as_text=True)
     changed = here.post("/account/password", data={"current_password": PASSWORD, "new_password": "a-new-passphrase",
@@ -94,6 +94,20 @@ def test_changing_the_password_signs_out_every_other_browser(session_factory: se
     session.expire_all()
     assert session.scalar(select(Event).where(Event.action == "user.password_changed").order_by(Event.id.desc())).data == \
         {"tokens_revoked": 1}
+
+
+def test_guessing_the_current_password_is_throttled_like_signing_in(session_factory: sessionmaker[Session]) -> None:
+    """Someone at a browser left signed in cannot guess the password by trying to change it."""
+    app = _app(session_factory, LOGIN_RATE_LIMIT="3 per 15 minutes")
+    borrowed = _signed_in(app, "reviewer")
+    for guess in ("guess-number-1", "guess-number-2", "guess-number-3"):
+        assert borrowed.post("/account/password", data={"current_password": guess,
+                                                        "new_password": "a-new-passphrase"}).status_code == 401
+    refused = borrowed.post("/account/password", data={"current_password": PASSWORD, "new_password": "a-new-passphrase"})
+    assert refused.status_code == 429 and "Too many failed sign-in attempts" in refused.get_data(as_text=True)
+    assert app.test_client().post("/login", data={"username": "reviewer", "password": PASSWORD}).status_code == 429
+    assert _signed_in(app, "leader1").post("/account/password", data={  # another account is not held back
+        "current_password": PASSWORD, "new_password": "a-new-passphrase"}).status_code == 302
 
 
 def test_keeping_api_tokens_is_a_choice(session_factory: sessionmaker[Session], session: Session) -> None:
