@@ -107,3 +107,20 @@ def test_gunicorn_serves_the_app_with_the_shipped_settings(tmp_path: Path) -> No
     requests = [json.loads(line) for line in err.splitlines() if line.startswith("{") and '"event": "request"' in line]
     assert {r["route"] for r in requests} >= {"/readyz", "/healthz"}, err[-2000:]
     assert "127.0.0.1" not in "\n".join(line for line in err.splitlines() if '"event": "request"' in line)
+
+
+def test_the_nightly_unit_deletes_backups_older_than_the_kept_days(tmp_path: Path) -> None:
+    unit = DEPLOY / "systemd" / "policyflow-backup.service"
+    (prune,) = [line for line in _exec_lines(unit) if line.startswith("/usr/bin/find")]
+    kept_days = next(line.split("=", 2)[2] for line in unit.read_text().splitlines()
+                     if line.startswith("Environment=POLICYFLOW_BACKUP_KEEP_DAYS="))
+    old, recent, other = (tmp_path / "policyflow-20250101T000000Z.jsonl.gz", tmp_path / "policyflow-20261206T000000Z.jsonl.gz",
+                          tmp_path / "before-upgrade.jsonl.gz")
+    for path in (old, recent, other):
+        path.write_bytes(b"backup")
+    long_ago = time.time() - (int(kept_days) + 2) * 86400
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))  # a backup an administrator made by hand is theirs to delete
+    command = prune.replace("/var/backups/policyflow", str(tmp_path)).replace("${POLICYFLOW_BACKUP_KEEP_DAYS}", kept_days)
+    subprocess.run(command.split(), check=True)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [other.name, recent.name]
