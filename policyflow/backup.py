@@ -157,13 +157,7 @@ def _snapshot(engine: Engine) -> Iterator[_Snapshot]:
         else:
             connection.execution_options(**{READ_SNAPSHOT: True})
         with connection.begin():
-            revision = migrate.revision_of(connection)
-            head = migrate.head_revision()
-            if revision is None:
-                raise BackupRefused("The database is empty (no policyflow schema): there is nothing to back up.")
-            if revision != head:
-                raise BackupRefused(f"The database is at schema revision {revision}, this policyflow expects {head}: "
-                                    "run 'policyflow db upgrade' first (or back up with the version that made it).")
+            revision = _current_revision(connection)
             present = set(inspect(connection).get_table_names())
             known = {table.name for table in _tables()}
             skipped = sorted(name for name in present - known
@@ -172,6 +166,18 @@ def _snapshot(engine: Engine) -> Iterator[_Snapshot]:
                       "alembic_revision": revision, "dialect": engine.dialect.name,
                       "created_at": utcnow().isoformat(), "tables": _schema()}
             yield _Snapshot(header, _rows(connection), skipped)
+
+
+def _current_revision(connection: Connection) -> str:
+    """The database's schema revision, which must be this policyflow's: a backup restores only into the same."""
+    revision = migrate.revision_of(connection)
+    head = migrate.head_revision()
+    if revision is None:
+        raise BackupRefused("The database is empty (no policyflow schema): there is nothing to back up.")
+    if revision != head:
+        raise BackupRefused(f"The database is at schema revision {revision}, this policyflow expects {head}: "
+                            "run 'policyflow db upgrade' first (or back up with the version that made it).")
+    return revision
 
 
 def _rows(connection: Connection) -> Iterator[tuple[Table, dict[str, Any]]]:
@@ -261,6 +267,8 @@ def _write_jsonl(engine: Engine, path: Path, *, gzipped: bool) -> tuple[dict[str
 def _native_sqlite_backup(engine: Engine, path: Path) -> tuple[dict[str, int], list[str]]:
     """SQLite's online backup API: a page-by-page copy taken in one step, so one consistent state."""
     with engine.connect() as connection:
+        _current_revision(connection)  # a copy of an older schema would be refused at restore: refuse it now
+        connection.rollback()  # the copy takes its own consistent read
         source = connection.connection.driver_connection
         target = sqlite3.connect(path)
         try:

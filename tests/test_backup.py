@@ -301,7 +301,16 @@ def test_backup_refuses_to_overwrite_unless_forced(engine: Engine, tmp_path: Pat
     assert wrong_name.exit_code == 1 and ".jsonl.gz" in wrong_name.output
     empty = run(sqlite_url(tmp_path / "empty.sqlite3"), "backup", str(tmp_path / "empty.jsonl"))
     assert empty.exit_code == 1 and "nothing to back up" in empty.output
+    native_of_empty = run(sqlite_url(tmp_path / "empty.sqlite3"), "backup", str(tmp_path / "empty-copy.sqlite3"))
+    assert native_of_empty.exit_code == 1 and "nothing to back up" in native_of_empty.output
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("empty.sqlite3")) == ["nightly.jsonl.gz"]
+    older = tmp_path / "older.sqlite3"
+    backup.backup(engine, older)
+    with sqlite3.connect(older) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0009'")
+    refused = run(sqlite_url(older), "backup", str(tmp_path / "older-copy.sqlite3"))
+    assert refused.exit_code == 1 and "schema revision 0009" in refused.output and "db upgrade" in refused.output
+    assert not (tmp_path / "older-copy.sqlite3").exists()
 
 
 def test_restoring_a_file_that_is_not_a_backup(tmp_path: Path) -> None:

@@ -106,10 +106,9 @@ def get_policy_version(session: Session, actor: Actor, code: str, number: int) -
 def visible_version_numbers(session: Session, actor: Actor, policy: Policy) -> list[int]:
     if actor.is_staff:  # staff read every version, and versions are numbered 1..head without gaps
         return list(range(1, policy.head_version_number + 1))
-    query = select(PolicyVersion.number).where(PolicyVersion.policy_id == policy.id)
-    if not actor.is_staff:
-        query = query.where(PolicyVersion.published_at.is_not(None))
-    return list(session.scalars(query.order_by(PolicyVersion.number)))
+    published = select(PolicyVersion.number).where(PolicyVersion.policy_id == policy.id,
+                                                    PolicyVersion.published_at.is_not(None))
+    return list(session.scalars(published.order_by(PolicyVersion.number)))
 
 
 def neighbour_versions(session: Session, actor: Actor, policy: Policy, number: int) -> tuple[int | None, int | None]:
