@@ -43,11 +43,17 @@ class _Context:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        try:
-            with transaction(make_session_factory(self.engine)) as session:
-                yield session
-        except PolicyflowError as error:
-            raise click.ClickException(error.message) from None
+        with reported_errors(), transaction(make_session_factory(self.engine)) as session:
+            yield session
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """A domain error becomes the command's message and exit code 1, not a traceback."""
+    try:
+        yield
+    except PolicyflowError as error:
+        raise click.ClickException(error.message) from None
 
 
 pass_context = click.make_pass_decorator(_Context, ensure=True)
@@ -271,10 +277,8 @@ def workflows_diagram(ctx: _Context, name: str, current: str | None) -> None:
     from policyflow.core.workflow import to_mermaid
     from policyflow.services.reviews import load_named_workflow
 
-    try:
+    with reported_errors():
         definition = load_named_workflow(ctx.settings.workflows_dir, name)
-    except PolicyflowError as error:
-        raise click.ClickException(error.message) from None
     click.echo(to_mermaid(definition, current))
 
 
@@ -354,10 +358,8 @@ def _report_audit(checked: int, broken: int | None) -> None:
 def backup_command(ctx: _Context, path: Path, force: bool) -> None:
     from policyflow import backup
 
-    try:
+    with reported_errors():
         report = backup.backup(ctx.engine, path, force=force)
-    except PolicyflowError as error:
-        raise click.ClickException(error.message) from None
     for name in report.skipped_tables:
         click.echo(f"Not backed up: table {name} is not policyflow's.", err=True)
     click.echo(f"Backed up {report.total_rows:,} rows of {len(report.rows)} tables to {report.path} "
@@ -372,10 +374,8 @@ def backup_command(ctx: _Context, path: Path, force: bool) -> None:
 def restore_command(ctx: _Context, path: Path, force: bool) -> None:
     from policyflow import backup
 
-    try:
+    with reported_errors():
         report = backup.restore(ctx.engine, path, force=force)
-    except PolicyflowError as error:
-        raise click.ClickException(error.message) from None
     click.echo(f"Restored {report.total_rows:,} rows of {len(report.rows)} tables from {path} "
                f"(a {report.source_dialect} database at revision {report.revision}).")
     click.echo(f"Verified: {report.versions_checked:,} policy versions and {report.events_checked:,} audit events intact.")
