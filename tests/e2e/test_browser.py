@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import DEMO_PASSWORD
 from tests.reviewing import complete_assessment
 
 pytestmark = pytest.mark.browser
@@ -873,3 +874,27 @@ def test_a_concern_about_a_passage_becomes_a_review_rationale_a_reviewer_reads_w
     rationale = page.locator("section", has=page.get_by_role("heading", name=re.compile("Why this review")))
     assert passage[:30] in rationale.inner_text() and "fewer than 3" in rationale.inner_text()
     assert "Bright Path" not in page.content() and "brightpath" not in page.content()
+
+
+def test_a_person_changes_their_password_from_their_name_in_the_header(
+        page: Any, login: Any, visit: Any, check_a11y: Any, signed_in_cookies: dict[str, Any]) -> None:
+    login(page, "stakeholder", fresh=True)
+    signed_in_cookies.pop("stakeholder", None)  # the change signs out every other browser of this person
+    with page.expect_navigation(wait_until="load"):
+        page.locator("header a.who").click()
+    assert page.url.endswith("/account/password")
+    check_a11y(page)
+    page.fill("#current_password", "not-the-password")
+    page.fill("#new_password", "three unrelated words")
+    submit(page, "Change password", status=401)
+    check_a11y(page)
+    assert "current password is not right" in page.get_by_role("alert").inner_text()
+    for current, new in ((DEMO_PASSWORD, "three unrelated words"), ("three unrelated words", DEMO_PASSWORD)):
+        page.fill("#current_password", current)
+        page.fill("#new_password", new)
+        submit(page, "Change password")
+        check_a11y(page)
+        assert page.url.endswith("/dashboard")
+        assert "Your password is changed" in page.locator(".flash-success").inner_text()
+        if new != DEMO_PASSWORD:
+            visit(page, "/account/password")
