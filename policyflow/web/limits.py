@@ -38,6 +38,12 @@ def account_key() -> str:
     return "account:" + _keyed(str(username).strip().lower())
 
 
+def account_visitor_key() -> str:
+    """One account tried from one visitor: what the ordinary allowance counts, so a stranger's failures
+    do not lock the account's owner out (only the account's much larger overall ceiling does)."""
+    return f"{account_key()}:{visitor_key()}"
+
+
 limiter = Limiter(key_func=visitor_key, default_limits=[], headers_enabled=True)
 
 
@@ -62,9 +68,19 @@ def _login_limit() -> str:
     return current_app.config.get("LOGIN_RATE_LIMIT") or current_app.config["POLICYFLOW_SETTINGS"].login_rate_limit
 
 
+def _scaled_login_limit(factor: int) -> str:
+    return ";".join(f"{item.amount * factor} per {item.multiples} {item.GRANULARITY.name}"
+                    for item in parse_many(_login_limit()))
+
+
 def _visitor_login_limit() -> str:
     """A visitor trying many account names gets four times one account's allowance."""
-    return ";".join(f"{item.amount * 4} per {item.multiples} {item.GRANULARITY.name}" for item in parse_many(_login_limit()))
+    return _scaled_login_limit(4)
+
+
+def _account_login_limit() -> str:
+    """One account tried from everywhere: ten times the allowance, a ceiling on guessing from many addresses."""
+    return _scaled_login_limit(10)
 
 
 def _sign_in_refusal() -> str:
@@ -79,14 +95,18 @@ def _failed(response: Response) -> bool:
 
 
 def limit_sign_ins(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Throttle password guessing: only failed sign-ins count, per account name and per visitor
-    (POLICYFLOW_LOGIN_RATE_LIMIT, default 5 per 15 minutes). Once over, even the right password waits."""
-    # Shared scopes: the sign-in page and the API's token exchange count against one allowance.
-    per_account = limiter.shared_limit(_login_limit, scope="sign-in-account", key_func=account_key, methods=["POST"],
-                                       deduct_when=_failed, error_message=_sign_in_refusal)
-    per_visitor = limiter.shared_limit(_visitor_login_limit, scope="sign-in-visitor", methods=["POST"], deduct_when=_failed,
-                                       error_message=_sign_in_refusal)
-    return per_visitor(per_account(view))
+    """Throttle password guessing: only failed sign-ins count, per account name from one visitor
+    (POLICYFLOW_LOGIN_RATE_LIMIT, default 5 per 15 minutes), per visitor (4x) and per account from everywhere
+    (10x). Once over, even the right password waits."""
+    # Shared scopes: the sign-in page, the password page and the API's token exchange count against one allowance.
+    def shared(limit: Callable[[], str], scope: str, key: Callable[[], str]) -> Callable[..., Any]:
+        return limiter.shared_limit(limit, scope=scope, key_func=key, methods=["POST"], deduct_when=_failed,
+                                    error_message=_sign_in_refusal)
+
+    per_pair = shared(_login_limit, "sign-in-account-visitor", account_visitor_key)
+    per_visitor = shared(_visitor_login_limit, "sign-in-visitor", visitor_key)
+    per_account = shared(_account_login_limit, "sign-in-account", account_key)
+    return per_account(per_visitor(per_pair(view)))
 
 
 def init_app(app: Flask) -> None:

@@ -45,6 +45,21 @@ def test_failed_sign_ins_are_throttled_per_account_with_a_clear_message(session_
     assert client.post("/login", data={"username": "reviewer", "password": PASSWORD}).status_code == 302
 
 
+def test_a_strangers_failures_do_not_lock_the_owner_out(session_factory: sessionmaker[Session]) -> None:
+    """Anyone who knows the ombuds' user name could otherwise keep the office out of its own tool."""
+    app = _app(session_factory, LOGIN_RATE_LIMIT="2 per 15 minutes")
+    stranger, owner = app.test_client(), app.test_client()
+    def attempt(client: FlaskClient, address: str, password: str) -> int:
+        return client.post("/login", data={"username": "ombuds", "password": password},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+    assert [attempt(stranger, "198.51.100.7", "wrong-password") for _ in range(3)] == [401, 401, 429]
+    assert attempt(owner, "203.0.113.20", PASSWORD) == 302  # the owner, elsewhere, signs in
+    # Guessing from many addresses meets the account's overall ceiling: ten times the allowance.
+    spread = [attempt(app.test_client(), f"192.0.2.{n}", "wrong-password") for n in range(1, 20)]
+    assert spread[:18] == [401] * 18 and spread[18] == 429  # 20 failures in all, 2 of them the first stranger's
+    assert attempt(app.test_client(), "203.0.113.21", PASSWORD) == 429
+
+
 def test_successful_sign_ins_do_not_count(session_factory: sessionmaker[Session]) -> None:
     app = _app(session_factory, LOGIN_RATE_LIMIT="2 per 15 minutes")
     for _ in range(4):
