@@ -81,8 +81,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
     csrf.init_app(app)
     login_manager.init_app(app)
+    # Before requests: Flask runs after-request hooks in reverse, so the line is written once the request's
+    # transaction has committed (a failed commit is logged as the 500 it becomes, and its time counts).
+    request_log.init_app(app)
     requests.init_app(app)
-    request_log.init_app(app)  # after: its line is written while the request's session is still open
     security.init_app(app)
     limits.init_app(app)
     register_filters(app)

@@ -230,6 +230,24 @@ def test_request_log_lines_carry_nothing_personal(session_factory: sessionmaker[
     assert all(len(r["request_id"]) == 16 for r in records)
 
 
+def test_a_request_whose_commit_fails_is_logged_as_the_error_it_became(session_factory: sessionmaker[Session],
+                                                                        request_lines: list[str]) -> None:
+    from policyflow.web.requests import db
+
+    app = _app(session_factory, PROPAGATE_EXCEPTIONS=False)  # a 500 page, as in production
+    app.logger.disabled = True
+
+    @app.route("/_test/unfinished-write")
+    def unfinished_write() -> str:
+        db().add(User(username="ombuds", display_name="A second ombuds", password_hash="x"))  # fails on commit
+        return "written?"
+
+    response = app.test_client().get("/_test/unfinished-write")
+    assert response.status_code == 500
+    logged = [json.loads(line) for line in request_lines if '"/_test/unfinished-write"' in line]
+    assert [line["status"] for line in logged] == [500]
+
+
 def test_unrevoked_tokens_survive_nothing_else(session: Session) -> None:
     """The reset revokes every token (the person may not know which program leaked it)."""
     user = session.scalar(select(User).where(User.username == "leader2"))
