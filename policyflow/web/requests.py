@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from typing import Any
 
@@ -93,17 +94,25 @@ def check_request_text() -> None:
             _check_text(value, f"The field '{name[:40]}'")
 
 
-def _finite(value: str) -> float:
+def _not_a_json_number(value: str) -> float:
     raise ValueError(f"{value} is not a number JSON allows")
 
 
+def _finite_number(value: str) -> float:
+    number = float(value)
+    if math.isinf(number):
+        raise ValueError(f"{value[:20]} is too large a number")
+    return number
+
+
 def json_body() -> dict[str, Any]:
-    """The request's JSON object: 400 for anything else (not JSON, not UTF-8, NaN, not an object, NUL)."""
+    """The request's JSON object: 400 for anything else (not JSON, not UTF-8, NaN, a number too large for a
+    float, not an object, NUL)."""
     raw = request.get_data(cache=True)
     if not request.is_json:
         raise InvalidInput("Send a JSON object with 'Content-Type: application/json'.")
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_finite)
+        body = json.loads(raw.decode("utf-8"), parse_constant=_not_a_json_number, parse_float=_finite_number)
     except UnicodeDecodeError:
         raise InvalidInput("The request body is not valid UTF-8.") from None
     except json.JSONDecodeError as error:
