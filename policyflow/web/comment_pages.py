@@ -26,7 +26,7 @@ from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.fragments import BACK_SLOT, CSRF_SLOT, cached_section
 from policyflow.web.pages import blueprint, staff_required
-from policyflow.web.requests import MAX_INTEGER, actor, db, flash_problem, query_int, vocabularies
+from policyflow.web.requests import actor, db, flash_problem, page_number, vocabularies
 
 PAGE_SIZE = 25
 GROUP_PAGE_LIMIT = 500
@@ -116,10 +116,6 @@ def _filters() -> comments.Filters:
     )
 
 
-def _page_number() -> int:
-    return max(1, query_int("page", 1, minimum=-MAX_INTEGER))
-
-
 def _filers(items: Iterable[Comment]) -> dict[int, str]:
     """Who filed comments on someone's behalf, in one query for the whole page."""
     ids = {c.filed_by_id for c in items if c.filed_by_id is not None}
@@ -140,7 +136,7 @@ def _triage_context(review: Review) -> dict[str, Any]:
 def comment_triage(review_id: int) -> str:
     current = actor()
     filters = _filters()
-    page = comments.triage(db(), current, review_id, filters, page=_page_number(), page_size=PAGE_SIZE)
+    page = comments.triage(db(), current, review_id, filters, page=page_number(), page_size=PAGE_SIZE)
     review = reviews.get_review(db(), current, review_id)
     key = ("triage-groups", review.id, review.comments_stamp, filters, page.page, page.page_size,
            comments.sees_identities(current))
@@ -412,7 +408,7 @@ def _statistics(report: comments.Report, masked: bool) -> dict[str, list[tuple[s
 def _report_page(viewer: Actor, review_id: int, *, public: bool) -> Response:
     # A page of groups by default; ?page=all is the whole report on one page, for printing.
     whole = request.args.get("page") == "all"
-    report = comments.report(db(), viewer, review_id, page=None if whole else _page_number())
+    report = comments.report(db(), viewer, review_id, page=None if whole else page_number())
     review = report.review
     ombuds = comments.sees_identities(viewer)
     labels = vocabularies().comment_categories

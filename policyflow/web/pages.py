@@ -20,7 +20,7 @@ from policyflow.core.workflow import load_workflow, workflow_names
 from policyflow.models import Event, Policy, PolicyVersion
 from policyflow.services import comments, policies, reviews
 from policyflow.services.actors import Actor
-from policyflow.web.requests import MAX_INTEGER, actor, db, query_int, store_settings
+from policyflow.web.requests import actor, db, optional_query_int, page_number, store_settings
 
 blueprint = Blueprint("pages", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -49,11 +49,6 @@ staff_required = _requires(lambda a: a.is_staff, "This page is for district staf
 editor_required = _requires(lambda a: a.can_edit_policies, "Only ombuds staff and administrators can edit policy text.")
 
 
-def _int_arg(name: str, default: int | None = None) -> int | None:
-    """A whole-number query parameter (400 if not one, 422 beyond what a column holds); ``default`` if absent."""
-    return query_int(name, 0, minimum=-MAX_INTEGER) if request.args.get(name) else default
-
-
 def _form_text(name: str) -> str:
     # Browsers send CRLF line breaks; policy texts are stored with LF.
     return request.form.get(name, "").replace("\r\n", "\n").replace("\r", "\n")
@@ -63,7 +58,7 @@ def _form_text(name: str) -> str:
 def home() -> str:
     anonymous = Actor.anonymous()
     page = policies.search_policies(db(), anonymous, query=request.args.get("q", ""),
-                                    section=request.args.get("section", ""), page=_int_arg("page", 1) or 1)
+                                    section=request.args.get("section", ""), page=page_number())
     return render_template("home.html", page=page, sections=policies.sections(db(), anonymous),
                            q=request.args.get("q", ""), section=request.args.get("section", ""),
                            open_periods=comments.open_periods(db(), current_app.config["CLOCK"]()))
@@ -110,7 +105,7 @@ def catalogue() -> str:
     if stage and stage not in dict(stages):
         abort(400, description=f"Unknown stage {stage!r}.")
     page = policies.search_policies(db(), current, query=q, section=section, stage=stage if current.is_staff else "",
-                                    page=_int_arg("page", 1) or 1)
+                                    page=page_number())
     in_review = {r.policy_id: r for r in reviews.list_reviews(db(), current, active_only=True)} if current.is_staff else {}
     return render_template("policies/list.html", page=page, sections=policies.sections(db(), current),
                            q=q, section=section, stage=stage, stages=stages, in_review=in_review,
@@ -180,9 +175,9 @@ def redline(code: str) -> str:
     item = policies.get_policy(db(), current, code)
     visible = policies.visible_version_numbers(db(), current, item)
     newest = visible[-1]
-    to_number = _int_arg("to", newest) or newest
+    to_number = optional_query_int("to") or newest
     default_from = max([n for n in visible if n < to_number], default=to_number)
-    from_number = _int_arg("from", default_from) or default_from
+    from_number = optional_query_int("from") or default_from
     view = request.args.get("view", "inline")
     if view not in ("inline", "side"):
         abort(400, description="The view is 'inline' or 'side'.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from policyflow.core.errors import Conflict, InvalidValue, NotFound, PolicyflowError
@@ -22,7 +22,7 @@ from policyflow.services import annotations, comments, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.limits import limit_comments
 from policyflow.web.pages import blueprint
-from policyflow.web.requests import actor, db, vocabularies
+from policyflow.web.requests import actor, db, optional_query_int, vocabularies
 
 FORM_FIELDS = ("body", "quote", "occurrence", "category", "identity", "name", "email")
 MAX_QUOTE = 1_000
@@ -51,16 +51,6 @@ def _private(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    if raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        abort(400, description=f"'{name}' must be a whole number, not {raw!r}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,8 +242,8 @@ def public_redline(code: str) -> str:
     published = policies.visible_version_numbers(db(), anonymous, item)  # published versions only
     if not published:
         raise NotFound(f"There is no policy with the code {code!r}.")
-    to_number = _int_arg("to") or published[-1]
-    from_number = _int_arg("from") or max([n for n in published if n < to_number], default=to_number)
+    to_number = optional_query_int("to") or published[-1]
+    from_number = optional_query_int("from") or max([n for n in published if n < to_number], default=to_number)
     comparison = policies.compare(db(), anonymous, item, from_number, to_number)  # 404 for an unpublished version
     return render_template("public/diff.html", policy=item, comparison=comparison, versions=published,
                            inline=inline_html(comparison.ops))

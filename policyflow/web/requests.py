@@ -162,6 +162,16 @@ def query_int(name: str, default: int, minimum: int = 1, maximum: int | None = N
     return value
 
 
+def optional_query_int(name: str) -> int | None:
+    """A whole-number query parameter when one is given (400 if not a number, 422 beyond what a column holds)."""
+    return query_int(name, 0, minimum=-MAX_INTEGER) if request.args.get(name) else None
+
+
+def page_number() -> int:
+    """The 'page' of a paged list, page or API alike: from 1 (422 below; 400 if not a number)."""
+    return query_int("page", 1)
+
+
 class DatabaseInteger(IntegerConverter):
     """``<int:...>`` in a URL: a number beyond what an integer column holds is a 404 (there is no such
     object), never a crash in the database driver."""

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import render_template, request
 
 from policyflow.core.errors import InvalidInput, InvalidValue
 from policyflow.core.textsearch import MAX_QUERY_CHARS
 from policyflow.models import SEARCH_KINDS
 from policyflow.services import policies, search
 from policyflow.web.pages import _stage_choices, blueprint
-from policyflow.web.requests import MAX_INTEGER, actor, db, query_int
+from policyflow.web.requests import actor, db, page_number
 
 KIND_CHOICES = (("policy", "Policy text"), ("annotation", "Notes"), ("comment", "Comments"))
 assert tuple(kind for kind, _label in KIND_CHOICES) == SEARCH_KINDS
-
-
-def _page_number() -> int:
-    number = query_int("page", 1, minimum=-MAX_INTEGER)
-    if number < 1:
-        abort(400, description="'page' starts at 1.")
-    return number
 
 
 @blueprint.route("/search")
@@ -31,7 +24,7 @@ def search_page() -> tuple[str, int]:
     kind = request.args.get("kind", "")
     section = request.args.get("section", "")
     stage = request.args.get("stage", "")
-    page = _page_number()
+    page = page_number()
     context: dict[str, Any] = {
         "q": q, "kind": kind, "section": section, "stage": stage, "results": None, "message": None, "error": None,
         "kinds": KIND_CHOICES, "sections": policies.sections(db(), current), "stages": _stage_choices(),

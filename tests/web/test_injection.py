@@ -234,3 +234,18 @@ def test_a_nul_in_a_form_or_query_is_refused(client: FlaskClient, session: Sessi
     for path in ("/search?q=a%00b", "/policies?q=a%00b", "/api/v1/search?q=a%00b", "/policies/J%00D"):
         assert client.get(path).status_code in (200, 400, 404, 422), path
     assert _events(session) == before
+
+
+def test_every_paged_list_reads_its_page_number_alike(client: FlaskClient, session: Session) -> None:
+    """Pages and API: 'page' is a whole number from 1; 0 or less is 422, a word is 400, never a quiet clamp."""
+    from policyflow.models import Review
+
+    review = session.scalar(select(Review).where(Review.state == "stakeholder_comment"))
+    login(client, "ombuds")
+    for path in ("/", "/policies", "/search?q=students", f"/reviews/{review.id}/comments",
+                 f"/reviews/{review.id}/report", "/api/v1/policies"):
+        joiner = "&" if "?" in path else "?"
+        assert client.get(f"{path}{joiner}page=1").status_code == 200, path
+        assert client.get(f"{path}{joiner}page=0").status_code == 422, path
+        assert client.get(f"{path}{joiner}page=-3").status_code == 422, path
+        assert client.get(f"{path}{joiner}page=two").status_code == 400, path
