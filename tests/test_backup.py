@@ -27,7 +27,7 @@ from policyflow.models.search import FTS_TABLE
 from policyflow.services import search
 from policyflow.services.actors import Actor
 from policyflow.services.policies import version_text
-from tests.conftest import PG_URL, _postgres_engine
+from tests.conftest import IN_CI, PG_URL, _postgres_engine
 
 # Backups read the shared demo database of the SQLite run (these tests never write to it).
 from_sqlite_demo = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
@@ -61,6 +61,8 @@ def version_texts(engine: Engine) -> dict[tuple[str, int], str]:
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL schema (skipped without PostgreSQL, failed in CI)."""
     if not PG_URL:
+        if IN_CI:
+            pytest.fail("POLICYFLOW_TEST_DATABASE_URL is not set in CI")
         pytest.skip("POLICYFLOW_TEST_DATABASE_URL is not set")
     engine, schema = _postgres_engine()
     url = engine.url.render_as_string(hide_password=False)

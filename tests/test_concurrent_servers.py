@@ -81,7 +81,7 @@ def servers(committed_engine: Engine, tmp_path: Path) -> Iterator[list[str]]:
                     if call(f"{url}/readyz")[0] == 200:
                         break
                 except OSError:
-                    pass
+                    pass  # not listening yet: wait below, until the deadline
                 assert process.poll() is None and time.monotonic() < deadline, "a server did not start"
                 time.sleep(0.1)
         yield urls

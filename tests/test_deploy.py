@@ -48,6 +48,8 @@ def test_the_units_run_policyflow_commands_that_exist() -> None:
 def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("systemd-analyze is not installed (scripts/test.sh installs Debian's systemd when missing)")
         pytest.skip("systemd-analyze is not installed")
     # The units point at /opt/policyflow; verify copies that point at this checkout and this environment.
     for unit in UNITS:
