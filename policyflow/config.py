@@ -27,6 +27,7 @@ class Settings:
     login_rate_limit: str = "5 per 15 minutes"  # failed sign-ins per account name, and 4x that per visitor
     periodic_review_lead_days: int = 60  # a published policy's periodic review starts this long before its date
     concern_retention_days: int = 365  # a closed concern's identity and working notes are deleted this long after
+    page_cache_mb: int = 64  # whole pages kept per server process (web.page_cache); 0 turns the cache off
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -50,6 +51,7 @@ class Settings:
             login_rate_limit=env.get("POLICYFLOW_LOGIN_RATE_LIMIT") or "5 per 15 minutes",
             periodic_review_lead_days=_positive_int(env, "POLICYFLOW_PERIODIC_REVIEW_LEAD_DAYS", 60, minimum=0),
             concern_retention_days=_positive_int(env, "POLICYFLOW_CONCERN_RETENTION_DAYS", 365, minimum=0),
+            page_cache_mb=_positive_int(env, "POLICYFLOW_PAGE_CACHE_MB", 64, minimum=0),
         )
 
 

@@ -15,26 +15,39 @@ Value = TypeVar("Value")
 
 
 class LRUCache(Generic[Value]):
-    def __init__(self, size: int) -> None:
+    """At most ``size`` entries, or with ``weigh`` at most ``size`` units in all (bytes, say); an entry heavier
+    than the whole bound is not kept."""
+
+    def __init__(self, size: int, weigh: Callable[[Value], int] | None = None) -> None:
         if size < 1:
             raise ValueError("an LRU cache holds at least one entry")
         self.size = size
-        self._entries: OrderedDict[Hashable, Value] = OrderedDict()
+        self._weigh = weigh or (lambda _value: 1)
+        self._weight = 0
+        self._entries: OrderedDict[Hashable, tuple[Value, int]] = OrderedDict()
         self._lock = threading.Lock()  # gthread workers and the threaded development server share one cache
 
     def get(self, key: Hashable) -> Value | None:
         with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
 
     def put(self, key: Hashable, value: Value) -> None:
+        weight = self._weigh(value)
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._weight -= previous[1]
+            if weight > self.size:
+                return
+            self._entries[key] = (value, weight)
+            self._weight += weight
+            while self._weight > self.size:
+                _key, (_value, dropped) = self._entries.popitem(last=False)
+                self._weight -= dropped
 
     def get_or_make(self, key: Hashable, make: Callable[[], Value]) -> Value:
         """The cached value, or ``make()``'s (computed outside the lock: two threads may both compute it)."""
@@ -47,6 +60,11 @@ class LRUCache(Generic[Value]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._weight = 0
+
+    @property
+    def weight(self) -> int:
+        return self._weight
 
     def __len__(self) -> int:
         return len(self._entries)

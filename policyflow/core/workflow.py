@@ -8,6 +8,7 @@ so a district editing a file learns the file, the line and what is wrong before 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -670,6 +671,17 @@ def modified_stamp(path: Path) -> int:
         return path.stat().st_mtime_ns
     except OSError as error:
         raise WorkflowDefinitionError([f"{path}:1: cannot be read ({error.strerror})"]) from None
+
+
+def folder_stamp(folder: str | Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of every file in ``folder``: changes when any definition is added,
+    removed or edited, so what was built from the folder can be keyed by it."""
+    try:
+        with os.scandir(folder) as entries:
+            files = [(entry.name, entry.stat()) for entry in entries if entry.is_file()]
+    except OSError as error:
+        raise WorkflowDefinitionError([f"{folder}: cannot be read ({error.strerror})"]) from None
+    return tuple(sorted((name, info.st_mtime_ns, info.st_size) for name, info in files))
 
 
 def load_workflow(path: str | Path) -> WorkflowDefinition:

@@ -24,6 +24,7 @@ from policyflow.web import (
     fragments,
     limits,
     notification_pages,
+    page_cache,
     pages,
     public_pages,
     report_pages,
@@ -89,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limits.init_app(app)
     register_filters(app)
     fragments.init_app(app)
+    page_cache.init_app(app)
     app.register_blueprint(auth.blueprint)
     # The review and notification routes live on the pages blueprint.
     assert report_pages.blueprint is review_pages.blueprint is pages.blueprint

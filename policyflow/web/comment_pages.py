@@ -25,6 +25,7 @@ from policyflow.models import DISPOSITIONS, FILING_CHANNELS, IDENTITY_MODES, Com
 from policyflow.services import comments, equity, policies, reviews
 from policyflow.services.actors import Actor
 from policyflow.web.fragments import BACK_SLOT, CSRF_SLOT, cached_section
+from policyflow.web.page_cache import cached_page
 from policyflow.web.pages import blueprint, staff_required
 from policyflow.web.requests import actor, db, flash_problem, page_number, vocabularies
 
@@ -132,6 +133,7 @@ def _triage_context(review: Review) -> dict[str, Any]:
 
 
 @blueprint.route("/reviews/<int:review_id>/comments")
+@cached_page(query=("page",))  # outermost: a page kept was rendered past staff_required, for this session
 @staff_required
 def comment_triage(review_id: int) -> str:
     current = actor()

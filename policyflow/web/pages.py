@@ -20,6 +20,7 @@ from policyflow.core.workflow import load_workflow, workflow_names
 from policyflow.models import Event, Policy, PolicyVersion
 from policyflow.services import comments, policies, reviews
 from policyflow.services.actors import Actor
+from policyflow.web.page_cache import cached_page
 from policyflow.web.requests import actor, db, optional_query_int, page_number, store_settings
 
 blueprint = Blueprint("pages", __name__)
@@ -143,6 +144,7 @@ def new_policy() -> Response | tuple[str, int] | str:
 
 
 @blueprint.route("/policies/<code>")
+@cached_page()
 def policy(code: str) -> Response | str:
     current = actor()
     item = policies.get_policy(db(), current, code)
@@ -159,6 +161,7 @@ def policy(code: str) -> Response | str:
 
 
 @blueprint.route("/policies/<code>/versions/<int:number>")
+@cached_page()  # the notes filters keep a request out: their words are the visitor's
 def version(code: str, number: int) -> str:
     from policyflow.web.annotation_pages import notes_section  # the notes module builds on this one
 
@@ -170,6 +173,7 @@ def version(code: str, number: int) -> str:
 
 
 @blueprint.route("/policies/<code>/diff")
+@cached_page(query=("from", "to", "view", "context"))
 def redline(code: str) -> str:
     current = actor()
     item = policies.get_policy(db(), current, code)
@@ -259,6 +263,7 @@ def _conflict(item: Policy, text: str, summary: str, conflict: VersionConflict) 
 
 
 @blueprint.route("/public/policies/<code>")
+@cached_page()
 def public_policy(code: str) -> str:
     anonymous = Actor.anonymous()
     item = policies.get_policy(db(), anonymous, code)

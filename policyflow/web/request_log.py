@@ -44,18 +44,23 @@ def _fields(response: Response) -> dict[str, Any]:
                               "route": rule or "(no route)", "ids": ids, "status": response.status_code,
                               "duration_ms": round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1),
                               "bytes": response.calculate_content_length()}
-    user_id = _user_id()
+    user_id = staff_user_id()
     if user_id is not None:
         fields["user_id"] = user_id
+    if g.get("page_cache_hit"):
+        fields["page_cache"] = "hit"
     return fields
 
 
-def _user_id() -> int | None:
+def staff_user_id() -> int | None:
     """The id of the staff member this request already loaded (token or session); None for anyone else.
 
     A signed-in stakeholder may comment anonymously or confidentially: their id beside the comment route and
     the time would name them, so only staff (accountable for what they do) are logged. Read without touching
-    the database: the request's session may be closed or handed to a streaming download by now."""
+    the database: the request's session may be closed or handed to a streaming download by now. A page served
+    from the page cache loaded nobody: it carries the id its rendering would have logged."""
+    if "staff_user_id" in g:
+        return g.staff_user_id
     login = g.get("_login_user")
     user = g.get("api_user") or getattr(login, "user", None)
     if user is None:

@@ -1,0 +1,91 @@
+"""A value that changes whenever anything is committed to the database, by any process.
+
+The whole-page cache (``web.page_cache``) keys what it keeps by this stamp: a page rendered while the stamp
+read S before and after is exactly what any reader with the same session would get while the stamp still
+reads S. Nothing in the application has to remember to bump it, so a write by the CLI, the worker, another
+server or ``psql`` invalidates as surely as one through the web pages.
+
+- PostgreSQL: the current snapshot (``pg_current_snapshot()``: xmin, xmax and the transactions in progress),
+  which is what decides visibility. A commit either removes its transaction from the in-progress list or moves
+  xmax; read-only transactions change nothing. (The WAL position would not do: a commit's record is written
+  before the commit becomes visible, so a page could be rendered without it and stored under a position that
+  already counts it.)
+- SQLite (a file): ``PRAGMA data_version`` on a connection of its own that never writes, which changes
+  whenever any other connection, in this process or another, has committed.
+
+A database reached through one borrowed connection (the test suite's outer transaction, whose commits are
+savepoints nobody else sees) or held in memory has no such stamp: ``for_bind`` gives None, and nothing is
+cached.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Protocol
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError
+
+
+class ChangeStamp(Protocol):
+    def __call__(self) -> object | None:
+        """The current stamp; None when it cannot be read (then nothing may be served from or kept in a cache)."""
+
+
+class PostgresSnapshotStamp:
+    def __init__(self, engine: Engine) -> None:
+        self._url = engine.url
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def _connectable(self) -> Engine:
+        # Made on first use, so a server that forks after loading the app gives each worker its own connections.
+        # No pre-ping: a dropped connection fails one read (no caching for that request) and is replaced.
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = create_engine(self._url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8)
+        return self._engine
+
+    def __call__(self) -> str | None:
+        try:
+            with self._connectable().connect() as connection:
+                return connection.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one()
+        except DBAPIError:
+            return None
+
+
+class SqliteDataVersionStamp:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._last_version: int | None = None
+        self._generation = 0
+
+    def __call__(self) -> int | None:
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+                version = self._connection.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:
+                self._connection = None
+                return None
+            # data_version is only comparable on its own connection: count its changes instead.
+            if version != self._last_version:
+                self._last_version = version
+                self._generation += 1
+            return self._generation
+
+
+def for_bind(bind: object) -> ChangeStamp | None:
+    """The stamp of the database an engine reaches; None for anything else (a connection, an in-memory file)."""
+    if not isinstance(bind, Engine):
+        return None
+    if bind.dialect.name == "postgresql":
+        return PostgresSnapshotStamp(bind)
+    if bind.dialect.name == "sqlite" and bind.url.database not in (None, "", ":memory:"):
+        return SqliteDataVersionStamp(bind.url.database)
+    return None
