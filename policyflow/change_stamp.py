@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import Protocol
+from contextlib import suppress
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 
 
 class ChangeStamp(Protocol):
@@ -34,26 +34,42 @@ class ChangeStamp(Protocol):
 
 
 class PostgresSnapshotStamp:
+    """Read on driver connections of its own, in autocommit (one round trip, its own snapshot), kept in a small
+    free list: no pool check-out, no ping. A dropped connection fails one read (no caching for that request)
+    and is replaced. Connections are made on first use, so a server that forks after loading the app gives
+    each worker its own."""
+
+    IDLE = 8
+
     def __init__(self, engine: Engine) -> None:
-        self._url = engine.url
-        self._engine: Engine | None = None
+        self._dialect = engine.dialect
+        self._connect_args = engine.dialect.create_connect_args(engine.url)
+        self._idle: list[Any] = []
         self._lock = threading.Lock()
 
-    def _connectable(self) -> Engine:
-        # Made on first use, so a server that forks after loading the app gives each worker its own connections.
-        # No pre-ping: a dropped connection fails one read (no caching for that request) and is replaced.
-        if self._engine is None:
-            with self._lock:
-                if self._engine is None:
-                    self._engine = create_engine(self._url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8)
-        return self._engine
-
     def __call__(self) -> str | None:
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
         try:
-            with self._connectable().connect() as connection:
-                return connection.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one()
-        except DBAPIError:
+            if connection is None:
+                connection = self._dialect.connect(*self._connect_args[0], **self._connect_args[1])
+                connection.autocommit = True
+            cursor = connection.cursor()
+            cursor.execute("SELECT pg_current_snapshot()::text")
+            stamp = cursor.fetchone()[0]
+            cursor.close()
+        except self._dialect.loaded_dbapi.Error:
+            if connection is not None:
+                with suppress(self._dialect.loaded_dbapi.Error):
+                    connection.close()
             return None
+        with self._lock:
+            if len(self._idle) < self.IDLE:
+                self._idle.append(connection)
+                connection = None
+        if connection is not None:
+            connection.close()
+        return stamp
 
 
 class SqliteDataVersionStamp:

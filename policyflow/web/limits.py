@@ -45,6 +45,13 @@ def account_visitor_key() -> str:
 
 
 limiter = Limiter(key_func=visitor_key, default_limits=[], headers_enabled=True)
+LIMITED_METHODS = ("POST",)  # every limit here counts what is sent, never what is read
+
+
+@limiter.request_filter
+def _reads_are_never_limited() -> bool:
+    """A page read skips the limiter's bookkeeping altogether (a tenth of a cached page's time)."""
+    return request.method not in LIMITED_METHODS
 
 
 def _comment_limit() -> str:
@@ -60,7 +67,7 @@ def _exempt() -> bool:
 
 def limit_comments(view: Callable[..., Any]) -> Callable[..., Any]:
     """Limit comment submissions per visitor (POLICYFLOW_COMMENT_RATE_LIMIT, default 10 per hour and 30 per day)."""
-    return limiter.limit(_comment_limit, methods=["POST"], exempt_when=_exempt,
+    return limiter.limit(_comment_limit, methods=list(LIMITED_METHODS), exempt_when=_exempt,
                          error_message="You have sent many comments in a short time. Please wait a while and try again.")(view)
 
 
@@ -100,7 +107,7 @@ def limit_sign_ins(view: Callable[..., Any]) -> Callable[..., Any]:
     (10x). Once over, even the right password waits."""
     # Shared scopes: the sign-in page, the password page and the API's token exchange count against one allowance.
     def shared(limit: Callable[[], str], scope: str, key: Callable[[], str]) -> Callable[..., Any]:
-        return limiter.shared_limit(limit, scope=scope, key_func=key, methods=["POST"], deduct_when=_failed,
+        return limiter.shared_limit(limit, scope=scope, key_func=key, methods=list(LIMITED_METHODS), deduct_when=_failed,
                                     error_message=_sign_in_refusal)
 
     per_pair = shared(_login_limit, "sign-in-account-visitor", account_visitor_key)

@@ -36,12 +36,14 @@ _CSRF_KEY = "csrf_token"  # Flask-WTF's session key (WTF_CSRF_FIELD_NAME): per s
 
 @dataclass(frozen=True)
 class CachedPage:
-    parts: tuple[bytes, ...]  # the UTF-8 body, cut where the CSRF token was
+    body: bytes  # UTF-8, as rendered
+    token: bytes | None  # the CSRF token in it: another session's requests get their own in its place
+    csrf_secret: str | None  # the session secret the token was signed from: the same browser gets the body as is
     staff_user_id: int | None  # what the request log names (web.request_log)
 
     @property
     def size(self) -> int:
-        return sum(len(part) for part in self.parts) + 200
+        return len(self.body) + 200
 
 
 @dataclass
@@ -84,34 +86,31 @@ def cached_page(*, query: tuple[str, ...] = ()) -> Callable[[View], View]:
 
 def _request_key(query: tuple[str, ...]) -> Hashable | None:
     """Everything besides the database that the page is rendered from; None when it must not be cached."""
-    if request.method != "GET" or any(name not in query for name in request.args):
+    app, asked, held = current_app._get_current_object(), request._get_current_object(), session._get_current_object()  # type: ignore[attr-defined]
+    if asked.method != "GET" or any(name not in query for name in asked.args):
         return None
-    if "_flashes" in session or "_remember" in session:
+    if "_flashes" in held or "_remember" in held or app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in asked.cookies:
         return None
-    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
-        return None
-    login_manager = current_app.login_manager  # type: ignore[attr-defined]
-    if "_user_id" in session and session.get("_id") != login_manager._session_identifier_generator():
+    if "_user_id" in held and held.get("_id") != app.login_manager._session_identifier_generator():  # type: ignore[attr-defined]
         return None  # a session from another browser: Flask-Login marks it (basic protection) when the view runs
     try:
-        held = frozenset((name, value) for name, value in session.items() if name != _CSRF_KEY)
+        signed_in = frozenset((name, value) for name, value in held.items() if name != _CSRF_KEY)
     except TypeError:
         return None
-    settings = current_app.config["POLICYFLOW_SETTINGS"]
-    return (request.endpoint, request.host, request.scheme, request.root_path, request.path,
-            tuple(request.args.items(multi=True)), held, date.today(), current_app.config["CLOCK"]().date(),
-            folder_stamp(settings.workflows_dir))
+    return (asked.endpoint, asked.host_url, asked.root_path, asked.path, tuple(asked.args.items(multi=True)), signed_in,
+            date.today(), app.config["CLOCK"]().date(), folder_stamp(app.config["POLICYFLOW_SETTINGS"].workflows_dir))
 
 
 def _kept(html: str) -> CachedPage:
-    body = html.encode("utf-8")
     token = g.get(_CSRF_KEY)
-    parts = tuple(body.split(token.encode("ascii"))) if token else (body,)
-    return CachedPage(parts, request_log.staff_user_id())
+    return CachedPage(html.encode("utf-8"), token.encode("ascii") if token else None, session.get(_CSRF_KEY),
+                      request_log.staff_user_id())
 
 
 def _response(page: CachedPage) -> Response:
-    body = page.parts[0] if len(page.parts) == 1 else generate_csrf().encode("ascii").join(page.parts)
+    body = page.body
+    if page.token is not None and session.get(_CSRF_KEY) != page.csrf_secret:
+        body = body.replace(page.token, generate_csrf().encode("ascii"))
     g.staff_user_id = page.staff_user_id
     g.page_cache_hit = True
     return current_app.response_class(body, mimetype="text/html")
