@@ -76,10 +76,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if "SESSION_FACTORY" not in app.config:
         engine = make_engine(app.config["DATABASE_URL"])
         app.config["SESSION_FACTORY"] = make_session_factory(engine)
-    if settings.proxy_count:
-        # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers, and only its.
-        count = settings.proxy_count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
     csrf.init_app(app)
     login_manager.init_app(app)
     # Before requests: Flask runs after-request hooks in reverse, so the line is written once the request's
@@ -101,4 +97,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     csrf.exempt(api.blueprint)  # the API takes bearer tokens only, never cookies
     errors.init_app(app)
+    if settings.proxy_count:
+        # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers, and only its. Outermost, so the page
+        # cache's early answers (page_cache.PageHits) see the request as the app does.
+        count = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
     return app

@@ -358,3 +358,86 @@ def create_engine_in_memory() -> Engine:
     from policyflow.db import make_engine
 
     return make_engine("sqlite://")
+
+
+def test_a_page_from_the_cache_carries_the_headers_the_app_gave_it(app: Flask, code: str, statements: list[str]) -> None:
+    path = f"/policies/{code}/versions/1"
+    ombuds = _signed_in(app, "ombuds")
+    rendered = ombuds.get(path)
+    _served_from_cache(ombuds, path, statements)
+    cached = ombuds.get(path)
+    for name in ("Content-Type", "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
+                 "X-Frame-Options", "Cache-Control", "Vary"):
+        assert cached.headers.get(name) == rendered.headers.get(name), name
+    assert cached.headers["Content-Length"] == str(len(cached.data))
+    assert cached.headers["X-Request-Id"] not in (rendered.headers["X-Request-Id"], "")
+    assert "Set-Cookie" not in cached.headers
+
+
+def test_a_cookie_that_does_not_verify_or_has_expired_is_never_served_a_kept_page(
+        factory: sessionmaker[Session], code: str, statements: list[str]) -> None:
+    app = _app(factory, PERMANENT_SESSION_LIFETIME=timedelta(seconds=2))
+    path = f"/policies/{code}/versions/1"
+    ombuds = _signed_in(app, "ombuds")
+    _page(ombuds, path)
+    _served_from_cache(ombuds, path, statements)
+    cookie = ombuds.get_cookie("session").value
+
+    forged = app.test_client()
+    forged.set_cookie("session", cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"))
+    response = forged.get(path)
+    assert response.status_code in (302, 404) and b"Confidential" not in response.data
+
+    time.sleep(3)  # Flask refuses a session cookie older than PERMANENT_SESSION_LIFETIME
+    response = ombuds.get(path)
+    assert response.status_code in (302, 404) and b"Confidential" not in response.data
+
+
+def test_a_session_without_a_csrf_secret_gets_one_and_a_working_token(app: Flask, code: str,
+                                                                      statements: list[str]) -> None:
+    path = f"/policies/{code}/versions/1"
+    ombuds = _signed_in(app, "ombuds")
+    _page(ombuds, path)
+    _served_from_cache(ombuds, path, statements)
+    with ombuds.session_transaction() as held:
+        del held["csrf_token"]
+    statements.clear()
+    page = _page(ombuds, path)
+    assert not statements  # still the kept page, with a token for the secret the session gets now
+    token = _TOKEN.search(page).group(1)
+    response = ombuds.post(f"{path}/annotations", data={"quote": "without the usual", "body": "A fresh secret works.",
+                                                       "visibility": "internal", "csrf_token": token})
+    assert response.status_code == 302
+
+
+def test_behind_a_proxy_pages_are_kept_per_forwarded_browser(factory: sessionmaker[Session], code: str,
+                                                           statements: list[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLICYFLOW_PROXY_COUNT", "1")
+    app = _app(factory)
+    path = f"/policies/{code}/versions/1"
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    ombuds = _signed_in(app, "ombuds")
+    ombuds.environ_base.update({"HTTP_X_FORWARDED_FOR": "203.0.113.7", "HTTP_X_FORWARDED_PROTO": "https"})
+    _page(ombuds, path)
+    cached = _served_from_cache(ombuds, path, statements)
+    assert "Confidential: a family asked not to be named." in cached
+    assert ombuds.get(path).headers["Strict-Transport-Security"]  # as the app answers over https
+    # The same cookie from another address is a matter for Flask-Login's session protection: rendered again.
+    statements.clear()
+    assert ombuds.get(path, headers={**forwarded, "X-Forwarded-For": "198.51.100.9"}).status_code == 200
+    assert statements
+
+
+def test_a_lost_stamp_connection_costs_one_uncached_request_then_is_replaced(committed_engine: Engine) -> None:
+    stamp = change_stamp.for_bind(committed_engine)
+    assert stamp is not None and stamp() is not None
+    if committed_engine.dialect.name == "postgresql":  # the server ends the connection (a restart, a failover)
+        pids = [connection.pgconn.backend_pid for connection in stamp._idle]  # type: ignore[attr-defined]
+        with committed_engine.begin() as connection:
+            for pid in pids:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    else:
+        stamp._connection.close()  # type: ignore[attr-defined]
+    assert stamp() is None
+    assert stamp() is not None
