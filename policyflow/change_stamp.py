@@ -116,12 +116,51 @@ class SqliteDataVersionStamp:
             return self._generation
 
 
+class SharedReads:
+    """One read serves every request that arrived before it started.
+
+    A read that began after a request arrived reflects every commit that had finished by then, so it is as good
+    for that request as a read of its own; one that began earlier is not (it may predate a commit the request
+    must see) and is never used. Under load, the threads of a process share most reads instead of queueing one
+    round trip each at the database."""
+
+    def __init__(self, read: ChangeStamp) -> None:
+        self._read = read
+        self._changed = threading.Condition()
+        self._started = 0  # reads begun, numbered from 1
+        self._finished = 0  # the number of the newest read done
+        self._reading = False
+        self._value: object | None = None
+
+    def __call__(self) -> object | None:
+        with self._changed:
+            wanted = self._started + 1  # the first read to begin after this request arrived
+            while self._finished < wanted:
+                if not self._reading:
+                    self._reading = True
+                    self._started += 1
+                    mine = self._started
+                    break
+                self._changed.wait()
+            else:
+                return self._value
+        value = None
+        try:
+            value = self._read()
+        finally:
+            with self._changed:
+                self._reading = False
+                self._finished, self._value = mine, value
+                self._changed.notify_all()
+        return value
+
+
 def for_bind(bind: object) -> ChangeStamp | None:
     """The stamp of the database an engine reaches; None for anything else (a connection, an in-memory file)."""
     if not isinstance(bind, Engine):
         return None
     if bind.dialect.name == "postgresql":
-        return PostgresSnapshotStamp(bind)
+        return SharedReads(PostgresSnapshotStamp(bind))
     if bind.dialect.name == "sqlite" and bind.url.database not in (None, "", ":memory:"):
         return SqliteDataVersionStamp(bind.url.database)
     return None

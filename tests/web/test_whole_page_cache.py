@@ -433,7 +433,7 @@ def test_a_lost_stamp_connection_costs_one_uncached_request_then_is_replaced(com
     stamp = change_stamp.for_bind(committed_engine)
     assert stamp is not None and stamp() is not None
     if committed_engine.dialect.name == "postgresql":  # the server ends the connection (a restart, a failover)
-        pids = [connection.pgconn.backend_pid for connection in stamp._idle]  # type: ignore[attr-defined]
+        pids = [connection.pgconn.backend_pid for connection in stamp._read._idle]  # type: ignore[attr-defined]
         with committed_engine.begin() as connection:
             for pid in pids:
                 connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
