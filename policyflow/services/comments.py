@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from policyflow.core.anchoring import reanchor_many
@@ -511,6 +511,13 @@ def review_counts(session: Session, review: Review) -> ReviewCounts:
         return ReviewCounts(by_disposition, hidden)
 
     return _REVIEW_COUNTS.get_or_make(_stamp(session, review), count)
+
+
+def any_undecided(session: Session, review: Review) -> bool:
+    """Whether any comment is neither answered nor hidden: the gate itself, which stops at the first one found
+    (in the partial index of unanswered comments) instead of counting a hundred thousand."""
+    return bool(session.scalar(select(exists().where(Comment.review_id == review.id, Comment.disposition.is_(None),
+                                                     Comment.hidden_at.is_(None)))))
 
 
 def undecided_count(session: Session, review: Review) -> int:

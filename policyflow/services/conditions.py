@@ -64,9 +64,9 @@ def _no_open_blocking_annotations(context: ConditionContext) -> bool:
 
 @condition("all_comments_dispositioned")
 def _all_comments_dispositioned(context: ConditionContext) -> bool:
-    from policyflow.services.comments import undecided_count  # comments build on reviews' models
+    from policyflow.services.comments import any_undecided  # comments build on reviews' models
 
-    return undecided_count(context.session, context.review) == 0
+    return not any_undecided(context.session, context.review)
 
 
 @condition("approval_quorum_met")

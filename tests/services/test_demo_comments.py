@@ -121,12 +121,12 @@ def test_some_are_answered_one_is_hidden_and_one_commenter_allowed_their_name(se
     assert withheld and all(comments.shown_name(row, Actor.anonymous()) == comments.WITHHELD for row in withheld)
     # The period is still open: the rest wait for an answer, so it cannot close yet.
     undecided = len(rows) - len(answered) - len(hidden)
-    assert comments.undecided_count(session, review) == undecided > 0
+    assert comments.undecided_count(session, review) == undecided > 0 and comments.any_undecided(session, review)
     # A gate is counted afresh, not from the per-process counts: a repair made in SQL (no stamp changed) counts.
     assert comments.review_counts(session, review).by_disposition["none"] == undecided
     session.execute(Comment.__table__.update().where(Comment.review_id == review.id, Comment.disposition.is_(None))
                     .values(disposition="accepted", response="Answered in a meeting."))
-    assert comments.undecided_count(session, review) == 0
+    assert comments.undecided_count(session, review) == 0 and not comments.any_undecided(session, review)
 
 
 def test_the_closed_period_was_fully_answered_and_its_report_is_public(session: Session) -> None:
