@@ -49,6 +49,8 @@ class Comment(Base):
         Index("ix_comments_review_undecided", "review_id",
               sqlite_where=text("disposition IS NULL AND hidden_at IS NULL"),
               postgresql_where=text("disposition IS NULL AND hidden_at IS NULL")),
+        # Exact duplicates (the same words sent again) join the earlier comment's group: migration 0011.
+        Index("ix_comments_review_fingerprint", "review_id", "fingerprint"),
         Index("ix_comments_review_band0", "review_id", "band0"),
         Index("ix_comments_review_band1", "review_id", "band1"),
         Index("ix_comments_review_band2", "review_id", "band2"),
