@@ -118,10 +118,13 @@ def _request_key(app: Flask, environ: Mapping[str, Any], held: Mapping[str, Any]
         signed_in = frozenset((name, value) for name, value in held.items() if name != _CSRF_KEY)
     except TypeError:
         return None
+    # Flask-Login checks a signed-in session against the browser's address and user agent; nothing else reads
+    # them, so every visitor who is not signed in shares one copy of a public page.
+    browser = ((environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), environ.get("HTTP_USER_AGENT"))
+               if "_user_id" in held else None)
     return (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
             environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"), environ.get("PATH_INFO"),
-            environ.get("QUERY_STRING"), environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"),
-            environ.get("HTTP_USER_AGENT"), signed_in, date.today(), app.config["CLOCK"]().date(),
+            environ.get("QUERY_STRING"), browser, signed_in, date.today(), app.config["CLOCK"]().date(),
             folder_stamp(app.config["POLICYFLOW_SETTINGS"].workflows_dir))
 
 

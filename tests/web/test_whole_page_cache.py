@@ -441,3 +441,15 @@ def test_a_lost_stamp_connection_costs_one_uncached_request_then_is_replaced(com
         stamp._connection.close()  # type: ignore[attr-defined]
     assert stamp() is None
     assert stamp() is not None
+
+
+def test_visitors_who_are_not_signed_in_share_one_copy_of_a_public_page(app: Flask, statements: list[str]) -> None:
+    public = f"/public/policies/{_published_code(app)}"
+    first = app.test_client()
+    _page(first, public)
+    _served_from_cache(first, public, statements)
+    other = app.test_client()  # another browser, another address: the same page, already kept
+    statements.clear()
+    page = other.get(public, headers={"User-Agent": "Another browser"},
+                     environ_base={"REMOTE_ADDR": "192.0.2.44"}).get_data(as_text=True)
+    assert not statements and "Sign in</a> to follow this policy" in page
