@@ -107,7 +107,8 @@ class SqliteDataVersionStamp:
                     self._connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
                 version = self._connection.execute("PRAGMA data_version").fetchone()[0]
             except sqlite3.Error:
-                self._connection = None
+                # A new connection's data_version says nothing about commits made meanwhile: count a change.
+                self._connection, self._last_version = None, None
                 return None
             # data_version is only comparable on its own connection: count its changes instead.
             if version != self._last_version:

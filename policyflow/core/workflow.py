@@ -678,10 +678,17 @@ def folder_stamp(folder: str | Path) -> tuple[tuple[str, int, int], ...]:
     removed or edited, so what was built from the folder can be keyed by it."""
     try:
         with os.scandir(folder) as entries:
-            files = [(entry.name, entry.stat()) for entry in entries if entry.is_file()]
+            found = [entry for entry in entries if entry.is_file()]
     except OSError as error:
         raise WorkflowDefinitionError([f"{folder}: cannot be read ({error.strerror})"]) from None
-    return tuple(sorted((name, info.st_mtime_ns, info.st_size) for name, info in files))
+    files = []
+    for entry in found:
+        try:
+            info = entry.stat()
+        except FileNotFoundError:  # gone since the listing (an editor's temporary file): not part of the folder now
+            continue
+        files.append((entry.name, info.st_mtime_ns, info.st_size))
+    return tuple(sorted(files))
 
 
 def load_workflow(path: str | Path) -> WorkflowDefinition:

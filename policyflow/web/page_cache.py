@@ -19,10 +19,12 @@ not verify, a session without a CSRF secret for a page with a form) goes on to F
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
@@ -47,6 +49,10 @@ _KEEP = "policyflow.page_cache.keep"  # in the WSGI environ: the view's path ask
 _CSRF_KEY = "csrf_token"  # Flask-WTF's session key and ``g`` name (WTF_CSRF_FIELD_NAME)
 _UNCACHEABLE_SESSION = ("_flashes", "_remember", "_permanent")  # messages to show once; cookies to (re)set
 _PER_REQUEST_HEADERS = frozenset({"content-length", "set-cookie", "x-request-id", "date", "server"})
+_PATHS = 10_000
+# Longer request parts keep a request out of the cache: a flood of made-up hosts, queries or user agents can
+# neither grow the keys beyond the cache's bound nor push everyone's pages out with its own.
+_LONGEST = {"HTTP_HOST": 255, "QUERY_STRING": 512, "HTTP_USER_AGENT": 512, "HTTP_X_FORWARDED_FOR": 255}
 
 
 @dataclass(frozen=True)
@@ -62,13 +68,20 @@ class CachedPage:
 
     @property
     def size(self) -> int:
-        return len(self.body) + 500
+        return len(self.body) + 2000  # with the key (request parts longer than _LONGEST are never kept)
 
 
 @dataclass
 class PageCache:
     pages: LRUCache[CachedPage]  # by request key; one entry (the newest stamp) per key
     stamp: change_stamp.ChangeStamp
+    paths: set[str] = field(default_factory=set)  # paths with a kept page: PageHits looks no further for others
+
+    def keep(self, key: Hashable, page: CachedPage, path: str) -> None:
+        if len(self.paths) >= _PATHS:
+            self.paths.clear()  # bounded: a path forgotten here is answered by the view's path, and kept again
+        self.paths.add(path)
+        self.pages.put(key, page)
 
 
 def init_app(app: Flask) -> None:
@@ -96,6 +109,7 @@ def cached_page(*, query: tuple[str, ...] = ()) -> Callable[[View], View]:
                 return view(*args, **kwargs)
             page = cache.pages.get(key)
             if page is not None and page.stamp == before:  # PageHits passed it on (a session without a CSRF secret)
+                cache.paths.add(request.environ.get("PATH_INFO", ""))
                 return _hit_in_flask(page)
             result = view(*args, **kwargs)
             if (isinstance(result, str) and _request_key(current_app, request.environ, session, request.cookies) == key
@@ -114,18 +128,26 @@ def _request_key(app: Flask, environ: Mapping[str, Any], held: Mapping[str, Any]
         return None
     if app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies:
         return None
+    if any(len(environ.get(name) or "") > longest for name, longest in _LONGEST.items()):
+        return None
     try:
         signed_in = frozenset((name, value) for name, value in held.items() if name != _CSRF_KEY)
     except TypeError:
         return None
     # Flask-Login checks a signed-in session against the browser's address and user agent; nothing else reads
-    # them, so every visitor who is not signed in shares one copy of a public page.
-    browser = ((environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), environ.get("HTTP_USER_AGENT"))
-               if "_user_id" in held else None)
+    # them, so every visitor who is not signed in shares one copy of a public page. Kept as a keyed hash: the
+    # cache never holds an address beside a user id.
+    browser = _browser(app, environ) if "_user_id" in held else None
     return (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
             environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"), environ.get("PATH_INFO"),
             environ.get("QUERY_STRING"), browser, signed_in, date.today(), app.config["CLOCK"]().date(),
             folder_stamp(app.config["POLICYFLOW_SETTINGS"].workflows_dir))
+
+
+def _browser(app: Flask, environ: Mapping[str, Any]) -> bytes:
+    seen = "|".join(environ.get(name) or "" for name in ("REMOTE_ADDR", "HTTP_X_FORWARDED_FOR", "HTTP_USER_AGENT"))
+    secret = app.secret_key.encode() if isinstance(app.secret_key, str) else bytes(app.secret_key or b"")
+    return hmac.new(secret, seen.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
@@ -211,10 +233,20 @@ class PageHits:
             close = getattr(answer, "close", None)
             if close is not None:
                 close()
-        self.cache.pages.put(keep.key, keep.page(sent[1], b"".join(chunks)))
+        self.cache.keep(keep.key, keep.page(sent[1], b"".join(chunks)), environ.get("PATH_INFO", ""))
         return chunks
 
     def _hit(self, environ: dict[str, Any]) -> tuple[CachedPage, bytes] | None:
+        """The kept page and its body for this request; None for anything else, and for anything unexpected
+        (Flask then answers, with its error handling, headers and log)."""
+        if environ.get("PATH_INFO") not in self.cache.paths:
+            return None
+        try:
+            return self._kept_for(environ)
+        except Exception:  # noqa: BLE001 - never fail a request here that the app would answer
+            return None
+
+    def _kept_for(self, environ: dict[str, Any]) -> tuple[CachedPage, bytes] | None:
         cookies = parse_cookie(environ)
         held = self._session(cookies.get(self.cookie_name))
         if held is None:

@@ -16,7 +16,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -431,7 +431,9 @@ def test_behind_a_proxy_pages_are_kept_per_forwarded_browser(factory: sessionmak
 
 def test_a_lost_stamp_connection_costs_one_uncached_request_then_is_replaced(committed_engine: Engine) -> None:
     stamp = change_stamp.for_bind(committed_engine)
-    assert stamp is not None and stamp() is not None
+    assert stamp is not None
+    first = stamp()
+    assert first is not None
     if committed_engine.dialect.name == "postgresql":  # the server ends the connection (a restart, a failover)
         pids = [connection.pgconn.backend_pid for connection in stamp._read._idle]  # type: ignore[attr-defined]
         with committed_engine.begin() as connection:
@@ -439,8 +441,12 @@ def test_a_lost_stamp_connection_costs_one_uncached_request_then_is_replaced(com
                 connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     else:
         stamp._connection.close()  # type: ignore[attr-defined]
-    assert stamp() is None
-    assert stamp() is not None
+    before = stamp()  # None: the connection is gone
+    with committed_engine.begin() as connection:  # a commit while the stamp cannot see it
+        connection.execute(text("UPDATE policies SET section = section || '.' WHERE code = 'JFABD'"))
+    after = stamp()
+    assert before is None and after is not None
+    assert after != first, "a commit made while the stamp's connection was down must still change the stamp"
 
 
 def test_visitors_who_are_not_signed_in_share_one_copy_of_a_public_page(app: Flask, statements: list[str]) -> None:
@@ -453,3 +459,54 @@ def test_visitors_who_are_not_signed_in_share_one_copy_of_a_public_page(app: Fla
     page = other.get(public, headers={"User-Agent": "Another browser"},
                      environ_base={"REMOTE_ADDR": "192.0.2.44"}).get_data(as_text=True)
     assert not statements and "Sign in</a> to follow this policy" in page
+
+
+def test_a_remember_me_cookie_or_another_day_keeps_a_request_out_of_the_cache(
+        app: Flask, code: str, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    path = f"/policies/{code}/versions/1"
+    ombuds = _signed_in(app, "ombuds")
+    _page(ombuds, path)
+    _served_from_cache(ombuds, path, statements)
+    ombuds.set_cookie("remember_token", "anything")  # Flask-Login would read it: the view must run
+    statements.clear()
+    _page(ombuds, path)
+    assert statements
+    ombuds.delete_cookie("remember_token")
+    _served_from_cache(ombuds, path, statements)
+
+    class Tomorrow(date):
+        @classmethod
+        def today(cls) -> date:
+            return date.fromordinal(date.today().toordinal() + 1)
+
+    monkeypatch.setattr("policyflow.web.page_cache.date", Tomorrow)  # the server's own date (the pages' "today")
+    statements.clear()
+    _page(ombuds, path)
+    assert statements
+
+
+def test_when_the_early_answer_cannot_be_worked_out_flask_answers(app: Flask, code: str, statements: list[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = f"/policies/{code}/versions/1"
+    ombuds = _signed_in(app, "ombuds")
+    _page(ombuds, path)
+    _served_from_cache(ombuds, path, statements)
+
+    def unreadable(folder: object) -> None:
+        raise OSError("the workflows folder is being replaced")
+
+    monkeypatch.setattr("policyflow.web.page_cache.folder_stamp", unreadable)
+    assert ombuds.get("/healthz").status_code == 200  # other paths never compute a key
+    response = ombuds.get(path)  # Flask answers, with its error page and headers, not a bare server error
+    assert response.status_code == 500 and "Content-Security-Policy" in response.headers
+    assert b"Confidential" not in response.data
+
+
+def test_over_long_request_parts_are_never_kept(app: Flask, code: str, statements: list[str]) -> None:
+    """A flood of made-up user agents or queries can neither outgrow the cache's bound nor evict everyone's pages."""
+    path = f"/policies/{code}/versions/1"
+    ombuds = _signed_in(app, "ombuds")
+    for _ in range(3):
+        statements.clear()
+        assert ombuds.get(path, headers={"User-Agent": "x" * 600}).status_code in (200, 302)
+        assert statements
