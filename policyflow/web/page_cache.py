@@ -164,10 +164,9 @@ class _Keep:
 
     @classmethod
     def of_request(cls, key: Hashable, stamp: object) -> _Keep:
-        rule = request.url_rule.rule if request.url_rule is not None else request.path
-        ids = tuple((name, value) for name, value in (request.view_args or {}).items()
-                    if name not in request_log.SECRET_PATH_PARTS)
-        return cls(key, stamp, g.get(_CSRF_KEY), session.get(_CSRF_KEY), rule, ids, request_log.staff_user_id())
+        rule, ids = request_log.route_and_ids()
+        return cls(key, stamp, g.get(_CSRF_KEY), session.get(_CSRF_KEY), rule, tuple(ids.items()),
+                   request_log.staff_user_id())
 
     def page(self, headers: list[tuple[str, str]], body: bytes) -> CachedPage:
         kept = tuple((name, value) for name, value in headers if name.lower() not in _PER_REQUEST_HEADERS)

@@ -37,11 +37,16 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+def route_and_ids() -> tuple[str, dict[str, Any]]:
+    """What a line says of the address: the route's pattern and the ids in it, never a capability."""
+    rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    return rule, {name: value for name, value in (request.view_args or {}).items() if name not in SECRET_PATH_PARTS}
+
+
 def _fields(response: Response) -> dict[str, Any]:
-    rule = request.url_rule.rule if request.url_rule is not None else None
-    ids = {name: value for name, value in (request.view_args or {}).items() if name not in SECRET_PATH_PARTS}
+    rule, ids = route_and_ids()
     fields: dict[str, Any] = {"event": "request", "request_id": g.get("request_id"), "method": request.method,
-                              "route": rule or "(no route)", "ids": ids, "status": response.status_code,
+                              "route": rule, "ids": ids, "status": response.status_code,
                               "duration_ms": round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1),
                               "bytes": response.calculate_content_length()}
     user_id = staff_user_id()

@@ -121,6 +121,15 @@ def _served_from_cache(client: FlaskClient, path: str, statements: list[str]) ->
         assert time.monotonic() < deadline, f"never served from the cache: {statements[:3]}"
 
 
+def _ombuds_with_kept_page(app: Flask, code: str, statements: list[str]) -> tuple[FlaskClient, str]:
+    """The ombuds signed in, with version 1 of ``code`` rendered once and then served from the cache."""
+    path = f"/policies/{code}/versions/1"
+    ombuds = _signed_in(app, "ombuds")
+    _page(ombuds, path)
+    _served_from_cache(ombuds, path, statements)
+    return ombuds, path
+
+
 def _without_token(page: str) -> str:
     return _TOKEN.sub("token", page)
 
@@ -181,10 +190,7 @@ def test_no_reader_ever_gets_a_page_kept_for_another(app: Flask, factory: sessio
 def test_a_commit_by_anyone_shows_on_the_very_next_request(app: Flask, factory: sessionmaker[Session],
                                                             committed_engine: Engine, code: str,
                                                             statements: list[str]) -> None:
-    path = f"/policies/{code}/versions/1"
-    ombuds = _signed_in(app, "ombuds")
-    _page(ombuds, path)
-    _served_from_cache(ombuds, path, statements)
+    ombuds, path = _ombuds_with_kept_page(app, code, statements)
 
     # Plain SQL, as an administrator at a database prompt would write it.
     with committed_engine.begin() as connection:
@@ -377,10 +383,7 @@ def test_a_page_from_the_cache_carries_the_headers_the_app_gave_it(app: Flask, c
 def test_a_cookie_that_does_not_verify_or_has_expired_is_never_served_a_kept_page(
         factory: sessionmaker[Session], code: str, statements: list[str]) -> None:
     app = _app(factory, PERMANENT_SESSION_LIFETIME=timedelta(seconds=2))
-    path = f"/policies/{code}/versions/1"
-    ombuds = _signed_in(app, "ombuds")
-    _page(ombuds, path)
-    _served_from_cache(ombuds, path, statements)
+    ombuds, path = _ombuds_with_kept_page(app, code, statements)
     cookie = ombuds.get_cookie("session").value
 
     forged = app.test_client()
@@ -395,10 +398,7 @@ def test_a_cookie_that_does_not_verify_or_has_expired_is_never_served_a_kept_pag
 
 def test_a_session_without_a_csrf_secret_gets_one_and_a_working_token(app: Flask, code: str,
                                                                       statements: list[str]) -> None:
-    path = f"/policies/{code}/versions/1"
-    ombuds = _signed_in(app, "ombuds")
-    _page(ombuds, path)
-    _served_from_cache(ombuds, path, statements)
+    ombuds, path = _ombuds_with_kept_page(app, code, statements)
     with ombuds.session_transaction() as held:
         del held["csrf_token"]
     statements.clear()
@@ -463,10 +463,7 @@ def test_visitors_who_are_not_signed_in_share_one_copy_of_a_public_page(app: Fla
 
 def test_a_remember_me_cookie_or_another_day_keeps_a_request_out_of_the_cache(
         app: Flask, code: str, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    path = f"/policies/{code}/versions/1"
-    ombuds = _signed_in(app, "ombuds")
-    _page(ombuds, path)
-    _served_from_cache(ombuds, path, statements)
+    ombuds, path = _ombuds_with_kept_page(app, code, statements)
     ombuds.set_cookie("remember_token", "anything")  # Flask-Login would read it: the view must run
     statements.clear()
     _page(ombuds, path)
@@ -487,10 +484,7 @@ def test_a_remember_me_cookie_or_another_day_keeps_a_request_out_of_the_cache(
 
 def test_when_the_early_answer_cannot_be_worked_out_flask_answers(app: Flask, code: str, statements: list[str],
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    path = f"/policies/{code}/versions/1"
-    ombuds = _signed_in(app, "ombuds")
-    _page(ombuds, path)
-    _served_from_cache(ombuds, path, statements)
+    ombuds, path = _ombuds_with_kept_page(app, code, statements)
 
     def unreadable(folder: object) -> None:
         raise OSError("the workflows folder is being replaced")
